@@ -1,0 +1,176 @@
+//! Check: the spec's shape (JSON Schema), then typed rules grouped by the domain whose
+//! behaviour they model. Every finding is collected; nothing stops at the first error.
+//!
+//! | module | models |
+//! |---|---|
+//! | [`schema`] | the spec format itself |
+//! | `refs` | names, references and cross-object rules (what the spec means) |
+//! | `apirule` | the APIRule CRD schema, its CEL rules and the api-gateway controller |
+//! | `oauth2_proxy` | oauth2-proxy 7.15.3 start-up and per-request checks, chart 10.7.0 |
+//! | `security` | settings that work but leave something open |
+
+mod apirule;
+mod oauth2_proxy;
+pub mod oauth2_proxy_flags;
+pub mod paths;
+mod refs;
+pub mod schema;
+mod security;
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::{SourceFile, Span};
+use crate::spec::{IdentityProvider, Spec};
+use crate::yaml::{self, PointerTable};
+
+/// The result of checking one source.
+#[derive(Debug)]
+pub struct Checked {
+    /// The typed spec, when its shape is valid (rules may still have found errors).
+    pub spec: Option<Spec>,
+    /// Where each node came from.
+    pub pointers: PointerTable,
+    /// Every finding, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Load and check a spec.
+pub fn check(src: &SourceFile) -> Checked {
+    let doc = match yaml::parse(src, true) {
+        Ok(doc) => doc,
+        Err(diagnostics) => {
+            return Checked {
+                spec: None,
+                pointers: PointerTable::default(),
+                diagnostics,
+            };
+        }
+    };
+    let mut diagnostics = schema::check(src, &doc);
+    if !diagnostics.is_empty() {
+        sort(&mut diagnostics);
+        return Checked {
+            spec: None,
+            pointers: doc.pointers,
+            diagnostics,
+        };
+    }
+    let spec: Spec = match serde_json::from_value(doc.value) {
+        Ok(spec) => spec,
+        Err(e) => {
+            // The schema is generated from the same types, so this means a gap between them.
+            let d = Diagnostic::new(
+                Code::SchemaType,
+                None,
+                format!("the spec does not fit the spec types: {e}"),
+            );
+            return Checked {
+                spec: None,
+                pointers: doc.pointers,
+                diagnostics: vec![d],
+            };
+        }
+    };
+    let mut ctx = Ctx {
+        spec: &spec,
+        ptrs: &doc.pointers,
+        diags: Vec::new(),
+    };
+    refs::check(&mut ctx);
+    apirule::check(&mut ctx);
+    oauth2_proxy::check(&mut ctx);
+    security::check(&mut ctx);
+    let mut diagnostics = ctx.diags;
+    sort(&mut diagnostics);
+    Checked {
+        spec: Some(spec),
+        pointers: doc.pointers,
+        diagnostics,
+    }
+}
+
+fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by_key(|d| (d.span.map_or(0, |s| s.start), d.code));
+}
+
+/// What every rule module works with: the typed spec, the pointer table, the findings.
+pub(crate) struct Ctx<'a> {
+    pub spec: &'a Spec,
+    pub ptrs: &'a PointerTable,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    /// Span of the value at a JSON pointer (or its nearest located ancestor).
+    pub fn at(&self, ptr: &str) -> Option<Span> {
+        self.ptrs.value_span(ptr)
+    }
+
+    /// Span of the key at a JSON pointer (for "this field" findings).
+    pub fn key(&self, ptr: &str) -> Option<Span> {
+        self.ptrs.key_span(ptr)
+    }
+
+    /// Record a finding on the value at `ptr`.
+    pub fn report(&mut self, code: Code, ptr: &str, message: impl Into<String>) -> &mut Diagnostic {
+        let span = self.at(ptr);
+        self.diags.push(Diagnostic::new(code, span, message));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    /// Record a finding on the key at `ptr`.
+    pub fn report_key(
+        &mut self,
+        code: Code,
+        ptr: &str,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let span = self.key(ptr);
+        self.diags.push(Diagnostic::new(code, span, message));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    /// The identity provider of that name.
+    pub fn idp(&self, name: &str) -> Option<&IdentityProvider> {
+        self.spec.identity_providers.iter().find(|p| p.name == name)
+    }
+}
+
+/// Set a help text on a finding (chainable on `&mut Diagnostic`).
+pub(crate) trait HelpExt {
+    fn with_help(&mut self, help: impl Into<String>) -> &mut Self;
+}
+
+impl HelpExt for Diagnostic {
+    fn with_help(&mut self, help: impl Into<String>) -> &mut Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// `/workloads/0/rules/1/path` → `workloads[0].rules[1].path`, as users read it.
+pub fn dotted(ptr: &str) -> String {
+    let mut out = String::new();
+    for seg in ptr.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&seg);
+        }
+    }
+    out
+}
+
+/// Lowercase RFC 1123 label, at most 63 characters.
+pub fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}

@@ -1,0 +1,106 @@
+//! kexpose: compile one spec into validated Kyma manifests.
+//!
+//! The pipeline, one module per stage: [`yaml`] (load with spans) → [`check`] (schema and
+//! rules, [`diag`]nostics) → [`plan`] (resolve) → [`render`] (templates, output schemas,
+//! canonical YAML) → [`write`] (all-or-nothing). The library never prints; the `kexpose`
+//! binary does.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod check;
+pub mod diag;
+pub mod plan;
+pub mod render;
+pub mod source;
+pub mod spec;
+pub mod write;
+pub mod yaml;
+
+use diag::{Diagnostic, Policy};
+use render::{Outputs, Templates};
+use source::SourceFile;
+use std::path::Path;
+
+/// The starter spec `kexpose init` writes.
+pub const STARTER_SPEC: &str = include_str!("../templates/starter.kexpose.yaml");
+
+/// The result of compiling one spec.
+#[derive(Debug)]
+pub struct Compilation {
+    /// The spec source (diagnostics point into it).
+    pub source: SourceFile,
+    /// Every finding, after the warning policy.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The resolved plan, when the spec has no errors.
+    pub plan: Option<plan::Plan>,
+    /// The rendered files, when the spec has no errors.
+    pub outputs: Option<Outputs>,
+}
+
+impl Compilation {
+    /// Did anything fail?
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Why a spec could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The file could not be read (exit 2).
+    Io(String),
+    /// The bytes are not an acceptable spec source (exit 1).
+    Invalid(SourceFile, Box<Diagnostic>),
+}
+
+/// Read a spec file (UTF-8, size limit).
+pub fn read_spec(path: &Path) -> Result<SourceFile, ReadError> {
+    let name = path.display().to_string();
+    let meta =
+        std::fs::metadata(path).map_err(|e| ReadError::Io(format!("cannot read {name}: {e}")))?;
+    if meta.is_dir() {
+        return Err(ReadError::Io(format!(
+            "{name} is a directory, not a spec file"
+        )));
+    }
+    if meta.len() > yaml::MAX_INPUT_BYTES as u64 {
+        let d = yaml::source_from_bytes(&name, vec![0; yaml::MAX_INPUT_BYTES + 1])
+            .expect_err("over the limit");
+        return Err(ReadError::Invalid(SourceFile::new(&name, ""), d));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| ReadError::Io(format!("cannot read {name}: {e}")))?;
+    yaml::source_from_bytes(&name, bytes)
+        .map_err(|d| ReadError::Invalid(SourceFile::new(&name, ""), d))
+}
+
+/// Check, plan and render one spec. `source_label` names the spec in generated headers
+/// (kexpose uses the file name, so output does not depend on the working directory).
+pub fn compile(
+    source: SourceFile,
+    source_label: &str,
+    templates: &Templates,
+    policy: &Policy,
+) -> Compilation {
+    let checked = check::check(&source);
+    let mut diagnostics = policy.apply(checked.diagnostics);
+    let failed = diagnostics.iter().any(Diagnostic::is_error);
+    let (plan, outputs) = match checked.spec {
+        Some(spec) if !failed => {
+            let plan = plan::plan(&spec, source_label);
+            match render::render(&plan, templates) {
+                Ok(outputs) => (Some(plan), Some(outputs)),
+                Err(errors) => {
+                    diagnostics.extend(errors);
+                    (Some(plan), None)
+                }
+            }
+        }
+        _ => (None, None),
+    };
+    Compilation {
+        source,
+        diagnostics,
+        plan,
+        outputs,
+    }
+}

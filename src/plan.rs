@@ -1,0 +1,533 @@
+//! Plan: everything defaulted and resolved, once, so that templates never compute.
+//!
+//! The plan is also the model that reviews and `explain` read: per host, which rules, with
+//! which access.
+
+use crate::spec::{
+    self, Authorization, Authorizer, AuthorizerHeaders, AuthorizerType, IdentityProvider, Rule,
+    Spec, TokenRequirements, Workload,
+};
+use indexmap::IndexMap;
+use serde::Serialize;
+
+/// The oauth2-proxy flags of the Kyma client-credentials tutorial, in its order, with `DOMAIN`
+/// and `ISSUER` to be filled in. kexpose's only change is `cookie-secure: "true"`.
+pub const TUTORIAL_ARGS: &[(&str, &str)] = &[
+    ("provider", "oidc"),
+    ("auth-logging", "true"),
+    ("cookie-domain", "DOMAIN"),
+    ("cookie-samesite", "lax"),
+    ("cookie-secure", "false"),
+    ("force-json-errors", "true"),
+    ("login-url", "static://401"),
+    ("oidc-issuer-url", "ISSUER"),
+    ("pass-access-token", "true"),
+    ("pass-authorization-header", "true"),
+    ("pass-host-header", "true"),
+    ("pass-user-headers", "true"),
+    ("request-logging", "true"),
+    ("reverse-proxy", "true"),
+    ("scope", "openid email"),
+    ("set-authorization-header", "true"),
+    ("set-xauthrequest", "true"),
+    ("skip-jwt-bearer-tokens", "true"),
+    ("skip-oidc-discovery", "false"),
+    ("skip-provider-button", "true"),
+    ("standard-logging", "true"),
+    ("upstream", "static://200"),
+    ("whitelist-domain", "*.DOMAIN:*"),
+];
+
+/// The flags kexpose gives an oauth2-proxy authorizer: the tutorial's, hardened
+/// (`cookie-secure: "true"`), then `oidc-extra-audience` from `audiences`, then the spec's
+/// `extraArgs` on top (an `extraArgs` key replaces a default in place; new keys follow).
+pub fn oauth2_proxy_args(
+    authorizer: &Authorizer,
+    issuer: &str,
+    domain: Option<&str>,
+) -> IndexMap<String, String> {
+    let domain = domain.unwrap_or("");
+    let mut args: IndexMap<String, String> = TUTORIAL_ARGS
+        .iter()
+        .map(|(k, v)| {
+            let v = match *k {
+                "cookie-secure" => "true".to_string(),
+                _ => v.replace("DOMAIN", domain).replace("ISSUER", issuer),
+            };
+            (k.to_string(), v)
+        })
+        .collect();
+    if let Some(aud) = authorizer.audiences.as_ref().filter(|a| !a.is_empty()) {
+        args.insert("oidc-extra-audience".into(), aud.join(","));
+    }
+    if let Some(extra) = &authorizer.extra_args {
+        for (k, v) in extra {
+            args.insert(k.clone(), v.to_flag_value());
+        }
+    }
+    args
+}
+
+/// `<issuer>/oauth2/certs` for SAP Cloud Identity Services hosts, else the given `jwksUri`.
+pub fn jwks_uri(idp: &IdentityProvider) -> Option<String> {
+    if let Some(uri) = &idp.jwks_uri {
+        return Some(uri.clone());
+    }
+    is_ias_issuer(&idp.issuer).then(|| format!("{}/oauth2/certs", idp.issuer.trim_end_matches('/')))
+}
+
+/// Is the issuer a SAP Cloud Identity Services tenant (`*.accounts.ondemand.com`,
+/// `*.accounts.cloud.sap`)?
+pub fn is_ias_issuer(issuer: &str) -> bool {
+    let Some(rest) = issuer.strip_prefix("https://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.split(':').next().unwrap_or("");
+    ["accounts.ondemand.com", "accounts.cloud.sap"]
+        .iter()
+        .any(|suffix| {
+            host.strip_suffix(suffix)
+                .and_then(|h| h.strip_suffix('.'))
+                .is_some_and(|tenant| !tenant.is_empty())
+        })
+}
+
+/// A host as the APIRule gets it: a short host completed with the cluster domain.
+pub fn fqdn(host: &str, domain: Option<&str>) -> String {
+    if is_short_host(host) {
+        match domain {
+            Some(d) => format!("{host}.{d}"),
+            None => host.to_string(),
+        }
+    } else {
+        host.to_string()
+    }
+}
+
+/// A single label without dots (the APIRule "short host").
+pub fn is_short_host(host: &str) -> bool {
+    !host.contains('.')
+}
+
+/// The chart's `oauth2-proxy.fullname`: the release name when it contains `oauth2-proxy`,
+/// else `<release>-oauth2-proxy`, cut to 63 characters without a trailing `-`.
+pub fn chart_fullname(release: &str) -> String {
+    let full = if release.contains("oauth2-proxy") {
+        release.to_string()
+    } else {
+        format!("{release}-oauth2-proxy")
+    };
+    let cut: String = full.chars().take(63).collect();
+    cut.trim_end_matches('-').to_string()
+}
+
+/// The namespace of an oauth2-proxy authorizer's release.
+pub fn authorizer_namespace(a: &Authorizer) -> &str {
+    a.namespace.as_deref().unwrap_or(&a.name)
+}
+
+/// The Secret an oauth2-proxy authorizer reads its credentials from.
+pub fn credentials_secret(a: &Authorizer) -> String {
+    a.credentials_secret
+        .clone()
+        .unwrap_or_else(|| format!("{}-credentials", a.name))
+}
+
+/// Everything to emit, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The spec's file name, for the generated-file headers.
+    pub source: String,
+    /// Labels every emitted object carries.
+    pub labels: IndexMap<String, String>,
+    /// Namespaces to emit (sorted, unique); empty when `manageNamespaces: false`.
+    pub namespaces: Vec<String>,
+    /// Istio CR authorizer entries, in spec order.
+    pub authorizers: Vec<IstioAuthorizer>,
+    /// oauth2-proxy Helm releases, in spec order.
+    pub releases: Vec<HelmRelease>,
+    /// APIRules, in spec order.
+    pub apirules: Vec<ApiRule>,
+}
+
+/// One `spec.config.authorizers` entry of the Istio CR.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IstioAuthorizer {
+    /// Registered name.
+    pub name: String,
+    /// Service host.
+    pub service: String,
+    /// Service port.
+    pub port: i64,
+    /// Check path prefix; `None` when empty.
+    #[serde(rename = "pathPrefix")]
+    pub path_prefix: Option<String>,
+    /// Check timeout.
+    pub timeout: Option<String>,
+    /// Headers, with empty lists and maps removed; `None` when nothing is left.
+    pub headers: Option<serde_json::Value>,
+}
+
+/// One oauth2-proxy Helm release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HelmRelease {
+    /// Release name (= authorizer name).
+    pub name: String,
+    /// Release namespace.
+    pub namespace: String,
+    /// Chart version.
+    #[serde(rename = "chartVersion")]
+    pub chart_version: String,
+    /// The chart's fullname (Service name).
+    pub fullname: String,
+    /// `config.existingSecret`.
+    #[serde(rename = "existingSecret")]
+    pub existing_secret: String,
+    /// `extraArgs`, every value a string.
+    #[serde(rename = "extraArgs")]
+    pub extra_args: IndexMap<String, String>,
+}
+
+/// One APIRule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiRule {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// The FQDN (or wildcard) host.
+    pub host: String,
+    /// `spec.gateway`, unless an external gateway is used.
+    pub gateway: Option<String>,
+    /// `spec.externalGateway`.
+    #[serde(rename = "externalGateway")]
+    pub external_gateway: Option<String>,
+    /// `spec.service`; `None` when every rule has its own.
+    pub service: Option<serde_json::Value>,
+    /// `spec.timeout`.
+    pub timeout: Option<i64>,
+    /// `spec.corsPolicy`.
+    #[serde(rename = "corsPolicy")]
+    pub cors_policy: Option<serde_json::Value>,
+    /// Rules in spec order.
+    pub rules: Vec<ApiRuleRule>,
+}
+
+/// One APIRule rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiRuleRule {
+    /// Path.
+    pub path: String,
+    /// Methods.
+    pub methods: Vec<String>,
+    /// Access.
+    pub access: Access,
+    /// Rule-level service.
+    pub service: Option<serde_json::Value>,
+    /// Rule timeout.
+    pub timeout: Option<i64>,
+    /// Request mutators.
+    pub request: Option<serde_json::Value>,
+}
+
+/// A rule's access strategy, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Access {
+    /// Public.
+    NoAuth,
+    /// JWT validated at the gateway.
+    Jwt {
+        /// `jwt.authentications`.
+        authentications: Vec<serde_json::Value>,
+        /// `jwt.authorizations` (empty: any valid token).
+        authorizations: Vec<serde_json::Value>,
+    },
+    /// External authorizers, optionally with token restrictions.
+    ExtAuth {
+        /// Authorizer names.
+        authorizers: Vec<String>,
+        /// `extAuth.restrictions`, when any.
+        restrictions: Option<Restrictions>,
+    },
+}
+
+/// `extAuth.restrictions`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Restrictions {
+    /// Issuers accepted.
+    pub authentications: Vec<serde_json::Value>,
+    /// Alternatives required (empty: any valid token).
+    pub authorizations: Vec<serde_json::Value>,
+}
+
+/// Resolve a checked spec (one without errors) into a plan. `source` names the spec file.
+pub fn plan(spec: &Spec, source: &str) -> Plan {
+    let cluster = spec.cluster.clone().unwrap_or_default();
+    let domain = cluster.domain.as_deref();
+    let default_gateway = cluster
+        .gateway
+        .clone()
+        .unwrap_or_else(|| spec::DEFAULT_GATEWAY.to_string());
+    let mut labels = IndexMap::new();
+    labels.insert(
+        "app.kubernetes.io/managed-by".to_string(),
+        "kexpose".to_string(),
+    );
+    if let Some(name) = spec.metadata.as_ref().and_then(|m| m.name.clone()) {
+        labels.insert("app.kubernetes.io/part-of".to_string(), name);
+    }
+    let idp = |name: &str| spec.identity_providers.iter().find(|p| p.name == name);
+
+    let mut releases = Vec::new();
+    let mut authorizers = Vec::new();
+    for a in &spec.authorizers {
+        let headers = effective_headers(a);
+        match a.kind {
+            AuthorizerType::Oauth2Proxy => {
+                let namespace = authorizer_namespace(a).to_string();
+                let fullname = chart_fullname(&a.name);
+                let issuer = a
+                    .identity_provider
+                    .as_deref()
+                    .and_then(idp)
+                    .map(|p| p.issuer.clone())
+                    .unwrap_or_default();
+                releases.push(HelmRelease {
+                    name: a.name.clone(),
+                    namespace: namespace.clone(),
+                    chart_version: a
+                        .chart_version
+                        .clone()
+                        .unwrap_or_else(|| spec::DEFAULT_CHART_VERSION.to_string()),
+                    fullname: fullname.clone(),
+                    existing_secret: credentials_secret(a),
+                    extra_args: oauth2_proxy_args(a, &issuer, domain),
+                });
+                let path_prefix = a
+                    .path_prefix
+                    .clone()
+                    .unwrap_or_else(|| spec::DEFAULT_PATH_PREFIX.to_string());
+                authorizers.push(IstioAuthorizer {
+                    name: a.name.clone(),
+                    service: format!("{fullname}.{namespace}.svc.cluster.local"),
+                    port: 80,
+                    path_prefix: Some(path_prefix).filter(|p| !p.is_empty()),
+                    timeout: a.timeout.clone(),
+                    headers,
+                });
+            }
+            AuthorizerType::External => authorizers.push(IstioAuthorizer {
+                name: a.name.clone(),
+                service: a.service.clone().unwrap_or_default(),
+                port: a.port.unwrap_or_default(),
+                path_prefix: a.path_prefix.clone().filter(|p| !p.is_empty()),
+                timeout: a.timeout.clone(),
+                headers,
+            }),
+        }
+    }
+
+    let apirules: Vec<ApiRule> = spec
+        .workloads
+        .iter()
+        .map(|w| apirule(spec, w, domain, &default_gateway))
+        .collect();
+
+    let mut namespaces = Vec::new();
+    if cluster.manage_namespaces.unwrap_or(true) {
+        namespaces.extend(releases.iter().map(|r| r.namespace.clone()));
+        namespaces.extend(spec.workloads.iter().map(|w| w.namespace.clone()));
+        namespaces.sort();
+        namespaces.dedup();
+    }
+    Plan {
+        source: source.to_string(),
+        labels,
+        namespaces,
+        authorizers,
+        releases,
+        apirules,
+    }
+}
+
+/// Headers as given, the tutorial's `inCheck.include` filled in for oauth2-proxy, empty
+/// lists and maps removed.
+fn effective_headers(a: &Authorizer) -> Option<serde_json::Value> {
+    let mut h: AuthorizerHeaders = a.headers.clone().unwrap_or_default();
+    if a.kind == AuthorizerType::Oauth2Proxy {
+        let in_check = h.in_check.get_or_insert_with(Default::default);
+        if in_check.include.is_none() {
+            in_check.include = Some(
+                spec::DEFAULT_IN_CHECK_INCLUDE
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            );
+        }
+    }
+    let mut v = serde_json::to_value(&h).expect("headers are JSON");
+    prune(&mut v);
+    (!v.as_object().is_some_and(|o| o.is_empty())).then_some(v)
+}
+
+/// Remove empty lists, empty maps and nulls, bottom-up.
+fn prune(v: &mut serde_json::Value) {
+    if let serde_json::Value::Object(map) = v {
+        for child in map.values_mut() {
+            prune(child);
+        }
+        map.retain(|_, c| match c {
+            serde_json::Value::Null => false,
+            serde_json::Value::Array(a) => !a.is_empty(),
+            serde_json::Value::Object(o) => !o.is_empty(),
+            _ => true,
+        });
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("spec types are JSON")
+}
+
+fn apirule(spec: &Spec, w: &Workload, domain: Option<&str>, default_gateway: &str) -> ApiRule {
+    let every_rule_has_service = !w.rules.is_empty() && w.rules.iter().all(|r| r.service.is_some());
+    let service = w
+        .service
+        .as_ref()
+        .filter(|_| !every_rule_has_service)
+        .map(|s| {
+            let mut m = serde_json::Map::new();
+            m.insert(
+                "name".into(),
+                s.name.clone().unwrap_or_else(|| w.name.clone()).into(),
+            );
+            if let Some(ns) = &s.namespace {
+                m.insert("namespace".into(), ns.clone().into());
+            }
+            m.insert("port".into(), s.port.into());
+            if let Some(e) = s.external {
+                m.insert("external".into(), e.into());
+            }
+            serde_json::Value::Object(m)
+        });
+    ApiRule {
+        name: w.name.clone(),
+        namespace: w.namespace.clone(),
+        host: fqdn(&w.host, domain),
+        gateway: match (&w.gateway, &w.external_gateway) {
+            (_, Some(_)) => None,
+            (Some(g), None) => Some(g.clone()),
+            (None, None) => Some(default_gateway.to_string()),
+        },
+        external_gateway: w.external_gateway.clone(),
+        service,
+        timeout: w.timeout,
+        cors_policy: w.cors.as_ref().map(to_json),
+        rules: w.rules.iter().map(|r| rule(spec, r)).collect(),
+    }
+}
+
+fn rule(spec: &Spec, r: &Rule) -> ApiRuleRule {
+    let access = if let Some(jwt) = &r.jwt {
+        let providers = providers_of(spec, jwt, &[]);
+        Access::Jwt {
+            authentications: authentications(spec, &providers),
+            authorizations: authorizations(jwt),
+        }
+    } else if let Some(ext) = &r.ext_auth {
+        let req = ext.requirements();
+        let restricted = req != TokenRequirements::default();
+        let restrictions = restricted.then(|| {
+            let fallback: Vec<String> = ext
+                .authorizers
+                .iter()
+                .filter_map(|n| spec.authorizers.iter().find(|a| &a.name == n))
+                .filter_map(|a| a.identity_provider.clone())
+                .collect();
+            let providers = providers_of(spec, &req, &fallback);
+            Restrictions {
+                authentications: authentications(spec, &providers),
+                authorizations: authorizations(&req),
+            }
+        });
+        Access::ExtAuth {
+            authorizers: ext.authorizers.clone(),
+            restrictions,
+        }
+    } else {
+        Access::NoAuth
+    };
+    ApiRuleRule {
+        path: r.path.clone(),
+        methods: r.methods.clone(),
+        access,
+        service: r.service.as_ref().map(|s| {
+            let mut m = serde_json::Map::new();
+            m.insert("name".into(), s.name.clone().into());
+            if let Some(ns) = &s.namespace {
+                m.insert("namespace".into(), ns.clone().into());
+            }
+            m.insert("port".into(), s.port.into());
+            if let Some(e) = s.external {
+                m.insert("external".into(), e.into());
+            }
+            serde_json::Value::Object(m)
+        }),
+        timeout: r.timeout,
+        request: r.request.as_ref().map(to_json),
+    }
+}
+
+/// The identity providers that authenticate a rule: named ones, else the fallback (the
+/// authorizers' providers), else the spec's only provider. Unique, in order.
+fn providers_of(spec: &Spec, req: &TokenRequirements, fallback: &[String]) -> Vec<String> {
+    let mut named: Vec<String> = req
+        .identity_provider
+        .iter()
+        .cloned()
+        .chain(req.identity_providers.iter().flatten().cloned())
+        .collect();
+    if named.is_empty() {
+        named = fallback.to_vec();
+    }
+    if named.is_empty() && spec.identity_providers.len() == 1 {
+        named.push(spec.identity_providers[0].name.clone());
+    }
+    let mut seen = std::collections::HashSet::new();
+    named.retain(|n| seen.insert(n.clone()));
+    named
+}
+
+fn authentications(spec: &Spec, providers: &[String]) -> Vec<serde_json::Value> {
+    providers
+        .iter()
+        .filter_map(|n| spec.identity_providers.iter().find(|p| &p.name == n))
+        .map(|p| {
+            let mut m = serde_json::Map::new();
+            m.insert("issuer".into(), p.issuer.clone().into());
+            m.insert("jwksUri".into(), jwks_uri(p).unwrap_or_default().into());
+            if let Some(h) = p.from_headers.as_ref().filter(|h| !h.is_empty()) {
+                m.insert("fromHeaders".into(), to_json(h));
+            }
+            if let Some(q) = p.from_params.as_ref().filter(|q| !q.is_empty()) {
+                m.insert("fromParams".into(), to_json(q));
+            }
+            serde_json::Value::Object(m)
+        })
+        .collect()
+}
+
+fn authorizations(req: &TokenRequirements) -> Vec<serde_json::Value> {
+    if let Some(list) = &req.authorizations {
+        return list.iter().map(to_json).collect();
+    }
+    if req.required_scopes.is_some() || req.audiences.is_some() {
+        return vec![to_json(&Authorization {
+            required_scopes: req.required_scopes.clone(),
+            audiences: req.audiences.clone(),
+        })];
+    }
+    Vec::new()
+}
