@@ -1,0 +1,94 @@
+//! Golden trees: every `fixtures/<case>/kexpose.yaml` renders, through the built binary, to
+//! exactly `fixtures/<case>/expected/` (byte for byte, no file more or less).
+//!
+//! After an intended change, regenerate with `KEXPOSE_BLESS=1 cargo test --test golden` and
+//! read every changed file in `git diff` before committing it.
+
+mod common;
+use common::*;
+
+#[test]
+fn fixtures_render_to_their_golden_trees() {
+    let bless = std::env::var_os("KEXPOSE_BLESS").is_some();
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for entry in std::fs::read_dir(root().join("fixtures")).unwrap() {
+        let case = entry.unwrap().path();
+        if !case.join("kexpose.yaml").exists() {
+            continue;
+        }
+        cases += 1;
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let run = kexpose(
+            &["render", "kexpose.yaml", "-o", out.to_str().unwrap()],
+            &case,
+        );
+        assert_eq!(run.code, 0, "{name}: render failed:\n{}", run.stderr);
+        assert!(!run.stderr.contains("error["), "{name}: {}", run.stderr);
+        let mut got = read_tree(&out);
+        got.remove(".kexpose-manifest");
+        let expected_dir = case.join("expected");
+        if bless {
+            let _ = std::fs::remove_dir_all(&expected_dir);
+            for (path, bytes) in &got {
+                let p = expected_dir.join(path);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(p, bytes).unwrap();
+            }
+            continue;
+        }
+        let want = if expected_dir.exists() {
+            read_tree(&expected_dir)
+        } else {
+            Default::default()
+        };
+        for (path, bytes) in &want {
+            match got.get(path) {
+                None => failures.push(format!("{name}: missing {path}")),
+                Some(g) if g != bytes => failures.push(format!(
+                    "{name}: {path} differs:\n{}",
+                    similar::TextDiff::from_lines(
+                        &String::from_utf8_lossy(bytes),
+                        &String::from_utf8_lossy(g)
+                    )
+                    .unified_diff()
+                    .header("expected", "rendered")
+                )),
+                _ => {}
+            }
+        }
+        for path in got.keys().filter(|p| !want.contains_key(*p)) {
+            failures.push(format!("{name}: unexpected {path}"));
+        }
+    }
+    assert!(cases >= 3, "expected at least three fixtures");
+    assert!(
+        failures.is_empty(),
+        "{}\n(regenerate with KEXPOSE_BLESS=1 after reading the diff)",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn render_is_byte_identical_across_runs_and_directories() {
+    let spec = root().join("fixtures/rich/kexpose.yaml");
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let run1 = kexpose(&["render", spec.to_str().unwrap(), "-o", "out"], a.path());
+    // Same spec copied elsewhere, rendered from another working directory.
+    std::fs::copy(&spec, b.path().join("kexpose.yaml")).unwrap();
+    let run2 = kexpose(&["render", "kexpose.yaml", "-o", "x/out"], b.path());
+    assert_eq!(
+        (run1.code, run2.code),
+        (0, 0),
+        "{}{}",
+        run1.stderr,
+        run2.stderr
+    );
+    assert_eq!(
+        read_tree(&a.path().join("out")),
+        read_tree(&b.path().join("x/out"))
+    );
+}
