@@ -605,12 +605,12 @@ fn resolve_plain(text: &str) -> Value {
     {
         return Value::Number(i.into());
     }
-    if is_core_float(unsigned) && !bytes.is_empty() {
-        if let Ok(f) = text.parse::<f64>()
-            && let Some(n) = Number::from_f64(f)
-        {
-            return Value::Number(n);
-        }
+    if is_core_float(unsigned)
+        && !bytes.is_empty()
+        && let Ok(f) = text.parse::<f64>()
+        && let Some(n) = Number::from_f64(f)
+    {
+        return Value::Number(n);
     }
     // .inf and .nan have no JSON form: kept as strings, which the schema then rejects where a
     // number belongs.

@@ -50,8 +50,8 @@ fn fixtures_render_to_their_golden_trees() {
                 Some(g) if g != bytes => failures.push(format!(
                     "{name}: {path} differs:\n{}",
                     similar::TextDiff::from_lines(
-                        &String::from_utf8_lossy(bytes),
-                        &String::from_utf8_lossy(g)
+                        String::from_utf8_lossy(bytes),
+                        String::from_utf8_lossy(g)
                     )
                     .unified_diff()
                     .header("expected", "rendered")

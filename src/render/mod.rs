@@ -96,7 +96,7 @@ impl Templates {
         Templates { env }
     }
 
-    fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String, Diagnostic> {
+    fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String, Box<Diagnostic>> {
         let result = self.env.get_template(name).and_then(|t| t.render(ctx));
         result.map_err(|e| {
             let line = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
@@ -106,8 +106,10 @@ impl Templates {
                 detail.push_str(&format!(": {s}"));
                 src = s.source();
             }
-            Diagnostic::new(Code::TemplateError, None, format!("template `{name}`{line}: {detail}"))
-                .help("fix the template (or remove the override from --templates to use the built-in one)")
+            Box::new(
+                Diagnostic::new(Code::TemplateError, None, format!("template `{name}`{line}: {detail}"))
+                    .help("fix the template (or remove the override from --templates to use the built-in one)"),
+            )
         })
     }
 }
@@ -144,7 +146,7 @@ pub fn render(plan: &Plan, templates: &Templates) -> Result<Outputs, Vec<Diagnos
             Ok(text) => {
                 out.insert(path, text);
             }
-            Err(d) => errors.push(d),
+            Err(d) => errors.push(*d),
         }
     };
     for release in &plan.releases {
@@ -218,10 +220,12 @@ fn canonical(
     text: &str,
     schema: schemas::Kind,
     quote: bool,
-) -> Result<String, Diagnostic> {
+) -> Result<String, Box<Diagnostic>> {
     let fail = |msg: String| {
-        Diagnostic::new(Code::OutputSchema, None, format!("{path} (from template `{template}`): {msg}"))
-            .help("a template override produced output that is not what this file must hold; compare it with the built-in template")
+        Box::new(
+            Diagnostic::new(Code::OutputSchema, None, format!("{path} (from template `{template}`): {msg}"))
+                .help("a template override produced output that is not what this file must hold; compare it with the built-in template"),
+        )
     };
     let mut out = String::new();
     let mut body_start = 0;
