@@ -350,3 +350,17 @@ fn spec_strings_cannot_inject_structure() {
         serde_json::json!("emea\n  injected: true\n---\nkind: Secret")
     );
 }
+
+#[test]
+fn readme_documents_every_diagnostic_code() {
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    let missing: Vec<&str> = kexpose::diag::Code::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|c| !readme.contains(&format!("| `{c}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md lacks diagnostic codes: {missing:?}"
+    );
+}
