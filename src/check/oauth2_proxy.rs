@@ -132,17 +132,22 @@ fn check_issuer(ctx: &mut Ctx, a: &Authorizer, seen: &mut HashSet<usize>) {
     }
 }
 
-/// Why oauth2-proxy would reject (or never match) this issuer, if it would.
+/// Why oauth2-proxy would reject (or never match) this issuer, if it would. An issuer that is
+/// not an absolute http(s) URL at all is `identity-provider-issuer-invalid` (reference checks),
+/// for every provider; it is not reported twice.
 fn issuer_problem(issuer: &str) -> Option<&'static str> {
-    if issuer.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Some("it contains whitespace or a control character");
+    let authority = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"))
+        .map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+    if authority.is_none_or(str::is_empty) || issuer.contains(char::is_whitespace) {
+        return None;
+    }
+    if issuer.contains(char::is_control) {
+        return Some("it contains a control character");
     }
     let Some(rest) = issuer.strip_prefix("https://") else {
-        return Some(if issuer.starts_with("http://") {
-            "it is not https"
-        } else {
-            "it does not start with `https://`"
-        });
+        return Some("it is `http://`, not `https://`");
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
@@ -685,10 +690,8 @@ authorizers:
             "https://login.example.com/realms/x",
             "https://login.example.com?x=1",
             "https://login.example.com#f",
-            "https://",
             "https://:443",
             "https://u@login.example.com",
-            "issuer.example.com",
         ] {
             let text = spec("")
                 .replace("https://my-tenant.accounts.ondemand.com", bad)
@@ -701,6 +704,11 @@ authorizers:
                 vec![(Code::Oauth2ProxyIssuerInvalid, 7, 13)],
                 "{bad}"
             );
+        }
+        // Not a URL at all: the reference checks report it (identity-provider-issuer-invalid).
+        for not_url in ["issuer.example.com", "https://", "https:// x"] {
+            let text = spec("").replace("https://my-tenant.accounts.ondemand.com", not_url);
+            assert_eq!(diags(&text), vec![], "{not_url}");
         }
         for good in [
             "https://my-tenant.accounts.ondemand.com",

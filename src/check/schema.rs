@@ -29,7 +29,12 @@ pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
     for err in c.validator.iter_errors(&doc.value) {
         let ptr = err.instance_path().as_str().to_string();
         let instance = err.instance();
+        // Values under `extraArgs` may be secrets: never echo them.
+        let secret_ish = ptr.contains("/extraArgs/");
         let shown = || {
+            if secret_ish {
+                return "…".to_string();
+            }
             doc.pointers
                 .value_span(&ptr)
                 .map(|s| truncate(src.slice(s)))
