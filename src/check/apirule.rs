@@ -1,6 +1,6 @@
 //! APIRule v2 rules: the CRD schema and CEL rules, and the api-gateway controller's checks.
 
-use super::paths::{PathError, PathPattern, matches_crd_pattern};
+use super::paths::{CoverIndex, PathError, PathPattern, matches_crd_pattern};
 use super::{Ctx, HelpExt, is_dns_label};
 use crate::diag::Code;
 use crate::plan;
@@ -70,8 +70,10 @@ pub(crate) fn check(ctx: &mut Ctx) {
             )
             .with_help("add a rule, or remove the workload");
         }
-        // Per method, the parsed paths of earlier rules (for conflicts).
-        let mut earlier: Vec<(usize, PathPattern, Vec<String>)> = Vec::new();
+        // Per method (index into METHODS), the parsed paths of earlier rules, and each rule's
+        // valid methods (for conflicts).
+        let mut earlier: [Option<CoverIndex>; METHODS.len()] = Default::default();
+        let mut rule_methods: Vec<Vec<String>> = Vec::with_capacity(wl.rules.len());
         for (r, rule) in wl.rules.iter().enumerate() {
             let rbase = format!("{base}/rules/{r}");
             access_strategy(
@@ -82,6 +84,10 @@ pub(crate) fn check(ctx: &mut Ctx) {
                 rule.ext_auth.is_some(),
             );
             let methods = methods(ctx, &rbase, &rule.methods);
+            let method_ids: Vec<usize> = methods
+                .iter()
+                .filter_map(|m| METHODS.iter().position(|k| k == m))
+                .collect();
             if let Some(t) = rule.timeout {
                 timeout(ctx, &format!("{rbase}/timeout"), t);
             }
@@ -109,13 +115,20 @@ pub(crate) fn check(ctx: &mut Ctx) {
                 ctx.report(Code::ApiruleCorsWithoutOptions, &format!("{rbase}/methods"), format!("workload `{}` configures CORS but this rule does not allow OPTIONS: browsers' preflight requests to `{}` fail", wl.name, rule.path))
                     .with_help("add OPTIONS to the methods");
             }
+            rule_methods.push(methods);
+            let methods = &rule_methods[r];
             let Some(pattern) = path(ctx, &format!("{rbase}/path"), &rule.path) else {
                 continue;
             };
-            // Conflicts: an earlier rule sharing a method whose path covers this one.
-            if let Some((first, method)) = earlier.iter().find_map(|(e, p, ms)| {
-                let shared = methods.iter().find(|m| ms.contains(m))?;
-                p.covers(&pattern).then(|| (*e, shared.clone()))
+            // Conflicts: the earliest earlier rule sharing a method whose path covers this one,
+            // named with the first of this rule's methods that it shares.
+            let first = method_ids
+                .iter()
+                .filter_map(|&m| earlier[m].as_ref()?.earliest_covering(&pattern))
+                .min();
+            if let Some((first, method)) = first.and_then(|e| {
+                let shared = methods.iter().find(|m| rule_methods[e].contains(m))?;
+                Some((e, shared.clone()))
             }) {
                 let first_span = ctx.at(&format!("{base}/rules/{first}/path"));
                 let earlier_path = &wl.rules[first].path;
@@ -125,7 +138,11 @@ pub(crate) fn check(ctx: &mut Ctx) {
                 }
                 d.with_help("rules are evaluated in order: move this more specific rule above the earlier one");
             }
-            earlier.push((r, pattern, methods));
+            for &m in &method_ids {
+                earlier[m]
+                    .get_or_insert_with(Default::default)
+                    .insert(&pattern, r);
+            }
         }
     }
 }
