@@ -42,7 +42,7 @@ machine = dict(
     line.split("=", 1) for line in open(os.path.join(out_dir, "machine.txt")).read().splitlines() if "=" in line
 )
 print(f"Machine: {machine.get('nproc')} cores, {machine.get('cpu')}, {machine.get('mem')}; "
-      f"load average before {machine.get('load')}, after {machine.get('load after', '?')}; "
+      f"load average before {machine.get('load')}, after {machine.get('load_after', '?')}; "
       f"kexpose {machine.get('commit')}.\n")
 
 seed = median("seed", "render")

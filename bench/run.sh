@@ -4,7 +4,9 @@
 #   bench/run.sh                  # full run: N = 1 100 1000 2000 5000 10000 20000
 #   BENCH_NS="1 100 1000" bench/run.sh          # a subset
 #   BENCH_INSTRUCTIONS=1 bench/run.sh           # also count instructions with callgrind
-#   KEXPOSE=/path/to/kexpose bench/run.sh       # measure another build (skips cargo build)
+#   BENCH_DIR=/dev/shm/kexpose-bench bench/run.sh   # outputs on tmpfs: CPU cost without the disk
+#   KEXPOSE=/path/to/kexpose bench/run.sh       # measure another build (skips cargo build;
+#                                               # BENCH_LABEL names it in the table)
 #
 # For each N it generates a synthetic spec with `kexpose-gen N` and measures, each as a cold
 # process with hyperfine (median of several runs):
@@ -89,7 +91,7 @@ instructions() { # N NAME COMMAND... -> total Ir
   echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "kernel=$(uname -r)"
   echo "kexpose=$KEXPOSE"
-  echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo +dirty)"
+  echo "commit=${BENCH_LABEL:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo +dirty)}"
   echo "hyperfine=$(hyperfine --version | cut -d' ' -f2)"
   echo "kubectl=$({ kubectl version --client 2>/dev/null || echo none; } | head -1)"
   echo "has_check=$HAS_CHECK"
@@ -151,6 +153,6 @@ for n in $NS; do
     rm -rf "$D/instr-out"
   fi
 done
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUTDIR/machine.txt"
+echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUTDIR/machine.txt"
 
 python3 bench/report.py "$OUTDIR" "$NS" | tee "$OUTDIR/results.md"
