@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod par;
 pub mod plan;
 pub mod render;
 pub mod source;

@@ -61,6 +61,33 @@ fn generated_specs_validate_and_render() {
     }
 }
 
+/// Rendering in parallel (the default for many workloads) writes the same bytes as rendering
+/// on one thread.
+#[test]
+fn parallel_render_is_deterministic() {
+    let spec = gen_spec(&["300"]);
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("kexpose.yaml"), &spec).unwrap();
+    let mut trees = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = format!("out-{threads}");
+        let run = Command::new(env!("CARGO_BIN_EXE_kexpose"))
+            .args(["render", "kexpose.yaml", "-o", &out])
+            .current_dir(tmp.path())
+            .env("KEXPOSE_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        trees.push(read_tree(&tmp.path().join(&out)));
+    }
+    assert_eq!(trees[0].len(), 300 + 5 + 1);
+    assert!(trees[0] == trees[1] && trees[1] == trees[2]);
+}
+
 #[test]
 fn every_access_strategy_occurs() {
     let spec = String::from_utf8(gen_spec(&["4"])).unwrap();

@@ -133,77 +133,85 @@ pub fn render(plan: &Plan, templates: &Templates) -> Result<Outputs, Vec<Diagnos
     let mut out = Outputs::new();
     let mut errors = Vec::new();
     let header = J::from(header(&plan.source));
-    let mut emit = |path: String,
-                    schema: schemas::Kind,
-                    template: &str,
-                    ctx: minijinja::Value,
-                    quote: bool,
-                    out: &mut Outputs| {
-        match templates
+    let one = |path: &str, schema: schemas::Kind, template: &str, ctx: J, quote: bool| {
+        templates
             .render(template, ctx)
-            .and_then(|text| canonical(&path, template, &text, schema, quote))
-        {
+            .and_then(|text| canonical(path, template, &text, schema, quote))
+    };
+    let mut keep =
+        |path: String, result: Result<String, Box<Diagnostic>>, out: &mut Outputs| match result {
             Ok(text) => {
                 out.insert(path, text);
             }
             Err(d) => errors.push(*d),
-        }
-    };
+        };
     for release in &plan.releases {
         let path = format!("helm/{}/values.yaml", release.name);
-        emit(
-            path,
+        let result = one(
+            &path,
             schemas::Kind::HelmValues,
             "helm-values.yaml.j2",
             context! { header => header.clone(), release => J::from(Serde(release)) },
             true,
-            &mut out,
         );
+        keep(path, result, &mut out);
     }
     if !plan.authorizers.is_empty() {
-        emit(
-            "istio/authorizers.yaml".into(),
+        let path = "istio/authorizers.yaml".to_string();
+        let result = one(
+            &path,
             schemas::Kind::Istio,
             "istio-authorizers.yaml.j2",
             context! { header => header.clone(), authorizers => J::from(Serde(&plan.authorizers)) },
             false,
-            &mut out,
         );
+        keep(path, result, &mut out);
     }
-    for rule in &plan.apirules {
+    // APIRules are independent of each other and the bulk of the work: render them in
+    // parallel, then take the results in spec order.
+    let labels = J::from(Serde(&plan.labels));
+    let apirules = crate::par::map(&plan.apirules, |rule| {
         let path = format!("apirules/{}/{}.yaml", rule.namespace, rule.name);
-        emit(
-            path,
+        let result = one(
+            &path,
             schemas::Kind::ApiRule,
             "apirule.yaml.j2",
-            context! { header => header.clone(), rule => J::from(Serde(rule)), labels => J::from(Serde(&plan.labels)) },
+            context! { header => header.clone(), rule => J::from(Serde(rule)), labels => labels.clone() },
             false,
-            &mut out,
         );
+        (path, result)
+    });
+    for (path, result) in apirules {
+        keep(path, result, &mut out);
     }
     if !plan.namespaces.is_empty() {
         let mut namespace_labels = plan.labels.clone();
         namespace_labels.insert("istio-injection".into(), "enabled".into());
-        emit(
-            "namespaces.yaml".into(),
+        let path = "namespaces.yaml".to_string();
+        let result = one(
+            &path,
             schemas::Kind::Namespace,
             "namespaces.yaml.j2",
             context! { header => header.clone(), namespaces => J::from(Serde(&plan.namespaces)), namespace_labels => J::from(Serde(&namespace_labels)) },
             false,
-            &mut out,
         );
+        keep(path, result, &mut out);
     }
-    let resources: Vec<&String> = out.keys().filter(|p| !p.starts_with("helm/")).collect();
+    let resources: Vec<String> = out
+        .keys()
+        .filter(|p| !p.starts_with("helm/"))
+        .cloned()
+        .collect();
     if !resources.is_empty() {
-        let resources: Vec<String> = resources.into_iter().cloned().collect();
-        emit(
-            "kustomization.yaml".into(),
+        let path = "kustomization.yaml".to_string();
+        let result = one(
+            &path,
             schemas::Kind::Kustomization,
             "kustomization.yaml.j2",
             context! { header => header.clone(), resources },
             false,
-            &mut out,
         );
+        keep(path, result, &mut out);
     }
     if errors.is_empty() {
         Ok(out)
