@@ -625,7 +625,8 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
     Ok(resolve_plain(text))
 }
 
-fn resolve_plain(text: &str) -> Value {
+/// Resolve a plain scalar by the YAML 1.2 core schema (null, bool, int, float, else string).
+pub(crate) fn resolve_plain(text: &str) -> Value {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),

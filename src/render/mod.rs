@@ -3,6 +3,7 @@
 //! so a spec string can never inject structure), then parsed back, validated against the
 //! output schemas in `schemas/`, and written by the canonical YAML emitter.
 
+mod reread;
 mod schemas;
 
 use crate::diag::{Code, Diagnostic};
@@ -271,9 +272,45 @@ fn canonical(
     if docs.is_empty() {
         return Err(fail("the template produced no YAML document".into()));
     }
-    for (i, doc) in docs.iter().enumerate() {
-        let src = SourceFile::new(path, *doc);
-        let parsed = crate::yaml::parse(&src, false).map_err(|d| {
+    for doc in &docs {
+        // The templates' shape is read directly; anything else by the full YAML loader.
+        let value = match reread::parse(doc) {
+            Some(value) => {
+                // In unit tests, every fast read is checked against the full loader.
+                #[cfg(test)]
+                assert_eq!(
+                    serde_json::to_string(&value).unwrap(),
+                    serde_json::to_string(&full_parse(path, doc).unwrap()).unwrap(),
+                    "{path}: the fast reader disagrees with the full loader on\n{doc}"
+                );
+                value
+            }
+            None => {
+                #[cfg(test)]
+                tests::FULL_PARSES.with(|n| n.set(n.get() + 1));
+                full_parse(path, doc).map_err(fail)?
+            }
+        };
+        schemas::validate(schema, &value).map_err(fail)?;
+        if docs.len() > 1 || matches!(schema, schemas::Kind::Namespace) {
+            out.push_str("---\n");
+        }
+        let yaml = crate::yaml::emit(&value, quote)
+            .map_err(|e| fail(format!("cannot write YAML: {e}")))?;
+        out.push_str(&yaml);
+        if !yaml.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// Parse one rendered document with the full YAML loader.
+fn full_parse(path: &str, doc: &str) -> Result<serde_json::Value, String> {
+    let src = SourceFile::new(path, doc);
+    crate::yaml::parse(&src, false)
+        .map(|d| d.value)
+        .map_err(|d| {
             let first = d
                 .into_iter()
                 .next()
@@ -285,19 +322,42 @@ fn canonical(
                     )
                 })
                 .unwrap_or_default();
-            fail(format!("the rendered text is not valid YAML: {first}"))
-        })?;
-        schemas::validate(schema, &parsed.value).map_err(fail)?;
-        if docs.len() > 1 || matches!(schema, schemas::Kind::Namespace) {
-            out.push_str("---\n");
-        }
-        let yaml = crate::yaml::emit(&parsed.value, quote)
-            .map_err(|e| fail(format!("cannot write YAML: {e}")))?;
-        out.push_str(&yaml);
-        if !yaml.ends_with('\n') {
-            out.push('\n');
-        }
-        let _ = i;
+            format!("the rendered text is not valid YAML: {first}")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Rendered documents that needed the full YAML loader, on this thread.
+        pub(super) static FULL_PARSES: Cell<usize> = const { Cell::new(0) };
     }
-    Ok(out)
+
+    /// The built-in templates' output always stays in the subset the fast reader reads, for
+    /// every fixture (so a template change cannot silently make rendering slow again); in
+    /// unit tests `canonical` also checks each fast read against the full loader.
+    #[test]
+    fn builtin_templates_stay_in_the_fast_subset() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let templates = Templates::builtin();
+        let mut cases = 0;
+        for entry in std::fs::read_dir(fixtures).unwrap() {
+            let spec = entry.unwrap().path().join("kexpose.yaml");
+            if !spec.exists() {
+                continue;
+            }
+            let src = crate::read_spec(&spec).unwrap();
+            let checked = crate::check::check(&src);
+            let plan = crate::plan::plan(&checked.spec.unwrap(), "kexpose.yaml");
+            FULL_PARSES.with(|n| n.set(0));
+            let outputs = render(&plan, &templates).unwrap();
+            assert!(outputs.len() >= 4);
+            assert_eq!(FULL_PARSES.with(Cell::get), 0, "{}", spec.display());
+            cases += 1;
+        }
+        assert!(cases >= 3);
+    }
 }
