@@ -82,6 +82,7 @@ pub fn compile(
     templates: &Templates,
     policy: &Policy,
 ) -> Compilation {
+    render::schemas::prepare_in_background();
     let checked = check::check(&source);
     let mut diagnostics = policy.apply(checked.diagnostics);
     let failed = diagnostics.iter().any(Diagnostic::is_error);

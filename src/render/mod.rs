@@ -4,7 +4,7 @@
 //! output schemas in `schemas/`, and written by the canonical YAML emitter.
 
 mod reread;
-mod schemas;
+pub(crate) mod schemas;
 
 use crate::diag::{Code, Diagnostic};
 use crate::plan::Plan;

@@ -58,6 +58,22 @@ fn validators() -> &'static Vec<(Kind, jsonschema::Validator)> {
     })
 }
 
+/// Compile the output schemas on another thread (once per process), so that the work
+/// overlaps with loading and checking the spec instead of delaying the first render. A
+/// render that needs them before they are ready waits for that thread.
+pub fn prepare_in_background() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    if crate::par::threads() > 1 {
+        STARTED.call_once(|| {
+            let _ = std::thread::Builder::new()
+                .name("kexpose-schemas".into())
+                .spawn(|| {
+                    validators();
+                });
+        });
+    }
+}
+
 /// Validate one object; the error lists every violation with its JSON pointer.
 pub fn validate(kind: Kind, value: &Value) -> Result<(), String> {
     let (_, v) = validators()
