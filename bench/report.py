@@ -61,7 +61,10 @@ cols += ["peak RSS", "cp -r OUT", "render / cp", "kubectl kustomize OUT", "kusto
 print("| " + " | ".join(cols) + " |")
 print("|" + "---|" * len(cols))
 for n in ns:
-    spec_kb = os.path.getsize(os.path.join(out_dir, str(n), "kexpose.yaml")) / 1024
+    spec = os.path.join(out_dir, str(n), "kexpose.yaml")
+    if not os.path.exists(spec):
+        continue  # not measured (run interrupted)
+    spec_kb = os.path.getsize(spec) / 1024
     render = median(n, "render")
     cp = median(n, "cp")
     kust = median(n, "kustomize")
