@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod diff;
 pub mod plan;
 pub mod render;
 pub mod source;
@@ -63,14 +64,12 @@ pub fn read_spec(path: &Path) -> Result<SourceFile, ReadError> {
         )));
     }
     if meta.len() > yaml::MAX_INPUT_BYTES as u64 {
-        let d = yaml::source_from_bytes(&name, vec![0; yaml::MAX_INPUT_BYTES + 1])
-            .expect_err("over the limit");
+        let d = yaml::too_large(&name, meta.len());
         return Err(ReadError::Invalid(SourceFile::new(&name, ""), d));
     }
     let bytes =
         std::fs::read(path).map_err(|e| ReadError::Io(format!("cannot read {name}: {e}")))?;
-    yaml::source_from_bytes(&name, bytes)
-        .map_err(|d| ReadError::Invalid(SourceFile::new(&name, ""), d))
+    yaml::source_from_bytes(&name, bytes).map_err(|(src, d)| ReadError::Invalid(src, d))
 }
 
 /// Check, plan and render one spec. `source_label` names the spec in generated headers
