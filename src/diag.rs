@@ -95,6 +95,8 @@ codes! {
     ApirulePathInvalid = "apirule-path-invalid", Error, "a path that does not match the APIRule path pattern";
     ApiruleMethodInvalid = "apirule-method-invalid", Error, "an HTTP method APIRule does not accept";
     ApiruleMethodsEmpty = "apirule-methods-empty", Error, "a rule with no methods";
+    ApiruleRulesEmpty = "apirule-rules-empty", Error, "a workload with no rules (an APIRule needs at least one)";
+    ApiruleCorsInvalid = "apirule-cors-invalid", Error, "a CORS policy value the CRD rejects (e.g. `maxAge` below 1)";
     ApiruleMethodDuplicate = "apirule-method-duplicate", Warning, "a method listed twice in one rule";
     ApiruleTimeoutRange = "apirule-timeout-range", Error, "a timeout outside 1..3900 seconds";
     PortRange = "port-range", Error, "a port outside 1..65535";

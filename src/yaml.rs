@@ -97,19 +97,16 @@ pub struct Document {
     pub pointers: PointerTable,
 }
 
-/// Read raw bytes as a spec source: UTF-8 and the size limit are checked here.
-pub fn source_from_bytes(name: &str, bytes: Vec<u8>) -> Result<SourceFile, Box<Diagnostic>> {
+/// Read raw bytes as a spec source: UTF-8 and the size limit are checked here. A rejected
+/// input comes back with a source the diagnostic can point into.
+pub fn source_from_bytes(
+    name: &str,
+    bytes: Vec<u8>,
+) -> Result<SourceFile, (SourceFile, Box<Diagnostic>)> {
     if bytes.len() > MAX_INPUT_BYTES {
-        return Err(Box::new(
-            Diagnostic::new(
-                Code::InputTooLarge,
-                None,
-                format!(
-                    "`{name}` is {} bytes; the limit is {MAX_INPUT_BYTES} bytes",
-                    bytes.len()
-                ),
-            )
-            .help("split the spec into several files, one per team or cluster"),
+        return Err((
+            SourceFile::new(name, ""),
+            too_large(name, bytes.len() as u64),
         ));
     }
     match String::from_utf8(bytes) {
@@ -117,22 +114,36 @@ pub fn source_from_bytes(name: &str, bytes: Vec<u8>) -> Result<SourceFile, Box<D
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let bytes = e.into_bytes();
-            // Locate the bad byte within the valid prefix's text.
-            let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
-            let mut text = prefix;
-            text.push('\u{fffd}');
+            // Show the text up to the end of the line with the bad byte, lossily decoded.
+            let line_end = bytes[valid..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(bytes.len(), |i| valid + i);
+            let text = String::from_utf8_lossy(&bytes[..line_end]).into_owned();
             let src = SourceFile::new(name, text);
-            let span = src.span(valid, valid + '\u{fffd}'.len_utf8());
-            Err(Box::new(
-                Diagnostic::new(
-                    Code::InputNotUtf8,
-                    Some(span),
-                    format!("invalid UTF-8 at byte {valid}"),
-                )
-                .help("save the file as UTF-8"),
-            ))
+            let prefix_len = String::from_utf8_lossy(&bytes[..valid]).len();
+            let span = src.span(prefix_len, prefix_len + '\u{fffd}'.len_utf8());
+            let d = Diagnostic::new(
+                Code::InputNotUtf8,
+                Some(span),
+                format!("invalid UTF-8 at byte {valid}"),
+            )
+            .help("save the file as UTF-8");
+            Err((src, Box::new(d)))
         }
     }
+}
+
+/// The diagnostic for an input over [`MAX_INPUT_BYTES`].
+pub fn too_large(name: &str, size: u64) -> Box<Diagnostic> {
+    Box::new(
+        Diagnostic::new(
+            Code::InputTooLarge,
+            None,
+            format!("`{name}` is {size} bytes; the limit is {MAX_INPUT_BYTES} bytes"),
+        )
+        .help("split the spec into several files, one per team or cluster"),
+    )
 }
 
 enum Frame {
@@ -230,14 +241,7 @@ impl Loader<'_> {
                             format!("nesting deeper than the YAML parser allows ({info})"),
                         );
                     }
-                    self.diags.push(
-                        Diagnostic::new(
-                            Code::YamlSyntax,
-                            Some(span),
-                            format!("YAML syntax: {info}"),
-                        )
-                        .help(syntax_help(&info)),
-                    );
+                    self.diags.push(syntax_error(self.src, span, &info));
                     return None;
                 }
             };
@@ -526,6 +530,84 @@ impl Loader<'_> {
     }
 }
 
+/// A syntax error, pointed at what most likely causes it: the tab itself for tab errors, the
+/// opening bracket of an unclosed flow collection (the parser only notices lines later).
+fn syntax_error(src: &SourceFile, span: Span, info: &str) -> Diagnostic {
+    if info.contains("tab") {
+        let line_start = span.start + 1 - span.col.min(span.start + 1);
+        let line = &src.text[line_start..];
+        let line = &line[..line.find('\n').unwrap_or(line.len())];
+        if let Some(i) = line.find('\t') {
+            let at = src.span(line_start + i, line_start + i + 1);
+            return Diagnostic::new(
+                Code::YamlSyntax,
+                Some(at),
+                "a tab character where YAML needs spaces",
+            )
+            .label("tab")
+            .help(syntax_help(info));
+        }
+    }
+    if let Some(open) = unclosed_bracket(&src.text[..span.start.min(src.text.len())]) {
+        let at = src.span(open, open + 1);
+        if at.line < span.line {
+            let bracket = &src.text[open..open + 1];
+            let close = if bracket == "[" { "]" } else { "}" };
+            return Diagnostic::new(
+                Code::YamlSyntax,
+                Some(at),
+                format!("`{bracket}` is never closed"),
+            )
+            .label(format!("opened here; the parser noticed at {span}: {info}"))
+            .help(format!("add the closing `{close}`"));
+        }
+    }
+    Diagnostic::new(Code::YamlSyntax, Some(span), format!("YAML syntax: {info}"))
+        .help(syntax_help(info))
+}
+
+/// Byte offset of the innermost flow bracket still open at the end of `text` (quotes and
+/// comments skipped).
+fn unclosed_bracket(text: &str) -> Option<usize> {
+    let mut stack = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    let mut prev = '\n';
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '#' if prev.is_whitespace() => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+                prev = '\n';
+                continue;
+            }
+            '"' | '\'' if !prev.is_alphanumeric() => {
+                let quote = c;
+                let mut escaped = false;
+                for (_, c) in chars.by_ref() {
+                    if quote == '"' && c == '\\' && !escaped {
+                        escaped = true;
+                        continue;
+                    }
+                    if c == quote && !escaped {
+                        break;
+                    }
+                    escaped = false;
+                }
+            }
+            '[' | '{' => stack.push(i),
+            ']' | '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    stack.pop()
+}
+
 fn syntax_help(info: &str) -> String {
     if info.contains("tab") {
         "YAML indents with spaces only; replace the tab characters".into()
@@ -636,6 +718,28 @@ fn is_core_float(s: &str) -> bool {
         !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
     });
     mantissa_ok && exp_ok
+}
+
+/// Split a multi-document text (as kexpose writes it) at `---` lines; documents with nothing
+/// but comments and blank lines are dropped.
+pub fn split_documents(text: &str) -> Vec<&str> {
+    let mut docs: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            docs.push(&text[start..offset]);
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    docs.push(&text[start..]);
+    docs.into_iter()
+        .filter(|d| {
+            d.lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        })
+        .collect()
 }
 
 /// Write a value as canonical YAML: block style, 2-space indent, YAML-1.1-safe quoting,

@@ -71,6 +71,7 @@ pub fn check(src: &SourceFile) -> Checked {
         }
     };
     let mut ctx = Ctx {
+        src,
         spec: &spec,
         ptrs: &doc.pointers,
         diags: Vec::new(),
@@ -94,6 +95,7 @@ fn sort(diags: &mut [Diagnostic]) {
 
 /// What every rule module works with: the typed spec, the pointer table, the findings.
 pub(crate) struct Ctx<'a> {
+    pub src: &'a SourceFile,
     pub spec: &'a Spec,
     pub ptrs: &'a PointerTable,
     pub diags: Vec<Diagnostic>,
@@ -125,6 +127,28 @@ impl Ctx<'_> {
         message: impl Into<String>,
     ) -> &mut Diagnostic {
         let span = self.key(ptr);
+        self.diags.push(Diagnostic::new(code, span, message));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    /// Record a finding on part of a one-line string value: `(offset, len)` in the string.
+    pub fn report_at_offset(
+        &mut self,
+        code: Code,
+        ptr: &str,
+        (offset, len): (usize, usize),
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let span = self.at(ptr).map(|s| {
+            let text = self.src.slice(s);
+            let quote = usize::from(text.starts_with(['"', '\'']));
+            let start = s.start + quote + offset;
+            if start + len <= s.end && !text.contains('\n') {
+                self.src.span(start, start + len)
+            } else {
+                s
+            }
+        });
         self.diags.push(Diagnostic::new(code, span, message));
         self.diags.last_mut().expect("just pushed")
     }

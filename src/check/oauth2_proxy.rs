@@ -309,7 +309,10 @@ fn report_unknown_flag(ctx: &mut Ctx, ptr: &str, key: &str) {
     ctx.report_key(
         Code::Oauth2ProxyUnknownFlag,
         ptr,
-        format!("oauth2-proxy exits at start: unknown flag --{name}"),
+        format!(
+            "oauth2-proxy exits at start: unknown flag --{}",
+            name.trim_start_matches('-')
+        ),
     )
     .with_help(help);
 }
@@ -448,7 +451,14 @@ fn check_whitelist(ctx: &mut Ctx, i: usize, a: &Authorizer, value: &str, user_se
             ),
         )
         .with_help("each entry is `domain`, `.domain` or `*.domain`, optionally with `:port` or `:*`, separated by commas without spaces");
-    } else {
+    } else if ctx
+        .spec
+        .cluster
+        .as_ref()
+        .and_then(|c| c.domain.as_deref())
+        .is_none_or(str::is_empty)
+    {
+        // (An invalid `cluster.domain` is reported where it is written.)
         ctx.report(
             Code::Oauth2ProxyWhitelistDomain,
             &arg_ptr(i, a, "whitelist-domain"),

@@ -266,7 +266,7 @@ fn identity_providers(ctx: &mut Ctx) {
         if headers > 1 {
             ctx.report(
                 Code::IdentityProviderTokenLocation,
-                &format!("{base}/fromHeaders"),
+                &format!("{base}/fromHeaders/1"),
                 "more than one `fromHeaders` entry: Istio reads a token from one place per issuer",
             )
             .with_help("keep one header");
@@ -274,7 +274,7 @@ fn identity_providers(ctx: &mut Ctx) {
         if params > 1 {
             ctx.report(
                 Code::IdentityProviderTokenLocation,
-                &format!("{base}/fromParams"),
+                &format!("{base}/fromParams/1"),
                 "more than one `fromParams` entry: Istio reads a token from one place per issuer",
             )
             .with_help("keep one parameter");

@@ -119,17 +119,43 @@ pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
                 format!("`{}` is not allowed here{}", shown(), where_(&ptr)),
             )
             .help(format!("use `{expected_value}`")),
-            ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
-                Diagnostic::new(
-                    Code::SchemaType,
-                    doc.pointers.value_span(&ptr),
-                    format!(
-                        "`{}` is not a valid value{}: expected a string, boolean or integer",
-                        shown(),
-                        where_(&ptr)
-                    ),
-                )
-                .help("write the value as a quoted string")
+            ValidationErrorKind::AnyOf { context }
+            | ValidationErrorKind::OneOfNotValid { context } => {
+                // An enum whose variants carry descriptions: every branch is a `const`.
+                let consts: Vec<String> = context
+                    .iter()
+                    .filter_map(|branch| {
+                        branch.iter().find_map(|e| match e.kind() {
+                            ValidationErrorKind::Constant { expected_value } => {
+                                Some(format!("`{}`", expected_value.as_str().unwrap_or_default()))
+                            }
+                            _ => None,
+                        })
+                    })
+                    .collect();
+                if !consts.is_empty() && consts.len() == context.len() {
+                    Diagnostic::new(
+                        Code::SchemaInvalidValue,
+                        doc.pointers.value_span(&ptr),
+                        format!("`{}` is not allowed here{}", shown(), where_(&ptr)),
+                    )
+                    .help(format!(
+                        "use {}{}",
+                        if consts.len() > 1 { "one of " } else { "" },
+                        consts.join(", ")
+                    ))
+                } else {
+                    Diagnostic::new(
+                        Code::SchemaType,
+                        doc.pointers.value_span(&ptr),
+                        format!(
+                            "`{}` is not a valid value{}: expected a string, boolean or integer",
+                            shown(),
+                            where_(&ptr)
+                        ),
+                    )
+                    .help("write the value as a quoted string")
+                }
             }
             _ => Diagnostic::new(
                 Code::SchemaInvalidValue,

@@ -242,24 +242,7 @@ fn canonical(
     }
     let body = text.get(body_start.min(text.len())..).unwrap_or("");
     // Documents are separated by `---` lines (namespaces.yaml holds several).
-    let mut docs: Vec<&str> = Vec::new();
-    let mut start = 0;
-    let mut offset = 0;
-    for line in body.split_inclusive('\n') {
-        if line.trim_end() == "---" {
-            docs.push(&body[start..offset]);
-            start = offset + line.len();
-        }
-        offset += line.len();
-    }
-    docs.push(&body[start..]);
-    let docs: Vec<&str> = docs
-        .into_iter()
-        .filter(|d| {
-            d.lines()
-                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        })
-        .collect();
+    let docs = crate::yaml::split_documents(body);
     if docs.is_empty() {
         return Err(fail("the template produced no YAML document".into()));
     }
