@@ -6,6 +6,8 @@
 //! disk or the render of the spec at a git revision.
 
 pub mod access;
+pub mod explain;
+pub mod git;
 pub mod report;
 
 use crate::render::Outputs;

@@ -80,6 +80,17 @@ impl Templates {
         Ok(Self::with_overrides(overrides))
     }
 
+    /// Built-in templates with overrides given as (file name, text), e.g. read from a git
+    /// revision. Unknown names are ignored by the caller's choice of names.
+    pub fn from_texts(overrides: Vec<(String, String)>) -> Self {
+        Self::with_overrides(
+            overrides
+                .into_iter()
+                .map(|(n, t)| (n.clone(), t, n))
+                .collect(),
+        )
+    }
+
     fn with_overrides(overrides: Vec<(String, String, String)>) -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
