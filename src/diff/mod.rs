@@ -85,6 +85,12 @@ pub fn objects_from_dir(out: &Path) -> Result<Vec<Object>, String> {
     let mut objects = Vec::new();
     for path in paths {
         let full = out.join(&path);
+        if std::fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(format!(
+                "{} is a symbolic link; kexpose does not follow links in an output directory",
+                full.display()
+            ));
+        }
         let text = match std::fs::read(&full) {
             Ok(bytes) => String::from_utf8(bytes)
                 .map_err(|_| format!("{}: not UTF-8 text", full.display()))?,
