@@ -109,6 +109,8 @@ codes! {
     Oauth2ProxyIssuerInvalid = "oauth2-proxy-issuer-invalid", Error, "an issuer oauth2-proxy would reject: not https, or with a trailing slash, path, query or fragment";
     Oauth2ProxyUnknownFlag = "oauth2-proxy-unknown-flag", Error, "an `extraArgs` key that is not an oauth2-proxy 7.15.3 flag (the process exits)";
     Oauth2ProxyOwnedFlag = "oauth2-proxy-owned-flag", Error, "an `extraArgs` flag that the chart or the credentials Secret sets";
+    Oauth2ProxyFlagValue = "oauth2-proxy-flag-value", Error, "an integer or duration flag with a value oauth2-proxy cannot parse (the process exits)";
+    Oauth2ProxyAudienceMismatch = "oauth2-proxy-audience-mismatch", Warning, "a restriction requires an audience that the oauth2-proxy authorizer (with `clientId` set) does not accept: 401";
     Oauth2ProxyBoolFlag = "oauth2-proxy-bool-flag", Error, "a boolean flag with a value other than \"true\" or \"false\"";
     Oauth2ProxyUnsafeValue = "oauth2-proxy-unsafe-value", Error, "an `extraArgs` value with `{{` (the chart runs values through tpl) or a line break";
     Oauth2ProxyUpstream = "oauth2-proxy-upstream", Error, "`upstream` other than static://200 (Envoy's ext_authz allows only 200)";

@@ -44,7 +44,60 @@ static WHITELIST_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(\*\.|\.)?[A-Za-z0-9.-]+(:(\*|[0-9]{1,5}))?$").expect("valid regex")
 });
 
+/// An extAuth restriction through an oauth2-proxy authorizer that knows its `clientId` and
+/// requires an audience oauth2-proxy itself does not accept: oauth2-proxy answers 401 to tokens
+/// that carry only that audience, before the restriction is ever evaluated.
+fn check_restriction_audiences(ctx: &mut Ctx) {
+    let spec = ctx.spec;
+    for (w, wl) in spec.workloads.iter().enumerate() {
+        for (r, rule) in wl.rules.iter().enumerate() {
+            let Some(ext) = &rule.ext_auth else { continue };
+            let req = ext.requirements();
+            let mut required: Vec<(String, &String)> = Vec::new();
+            for (k, a) in req.audiences.iter().flatten().enumerate() {
+                required.push((format!("/workloads/{w}/rules/{r}/extAuth/audiences/{k}"), a));
+            }
+            for (n, auth) in req.authorizations.iter().flatten().enumerate() {
+                for (k, a) in auth.audiences.iter().flatten().enumerate() {
+                    required.push((
+                        format!(
+                            "/workloads/{w}/rules/{r}/extAuth/authorizations/{n}/audiences/{k}"
+                        ),
+                        a,
+                    ));
+                }
+            }
+            for name in &ext.authorizers {
+                let Some(authorizer) = spec.authorizers.iter().find(|a| &a.name == name) else {
+                    continue;
+                };
+                let Some(client_id) = authorizer
+                    .client_id
+                    .as_ref()
+                    .filter(|_| authorizer.kind == AuthorizerType::Oauth2Proxy)
+                else {
+                    continue;
+                };
+                let accepted: Vec<&String> = std::iter::once(client_id)
+                    .chain(authorizer.audiences.iter().flatten())
+                    .collect();
+                for (ptr, aud) in &required {
+                    if !accepted.contains(aud) {
+                        ctx.report(
+                            Code::Oauth2ProxyAudienceMismatch,
+                            ptr,
+                            format!("audience `{aud}` is required here, but oauth2-proxy `{name}` accepts only tokens for {}: it answers 401 first", accepted.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")),
+                        )
+                        .with_help(format!("add `{aud}` to the `audiences` of authorizer `{name}`"));
+                    }
+                }
+            }
+        }
+    }
+}
+
 pub(crate) fn check(ctx: &mut Ctx) {
+    check_restriction_audiences(ctx);
     let mut issuers_seen = HashSet::new();
     for (i, a) in ctx.spec.authorizers.iter().enumerate() {
         if let Some(t) = &a.timeout {
@@ -240,6 +293,22 @@ fn check_extra_args(ctx: &mut Ctx, i: usize, a: &Authorizer) {
                     ),
                 )
                 .with_help(format!("write `{key}: \"true\"` or `{key}: \"false\"`"));
+            }
+            Some(FlagKind::Int) if value.trim().parse::<i64>().is_err() => {
+                ctx.report(
+                    Code::Oauth2ProxyFlagValue,
+                    &ptr,
+                    format!("`{key}` takes an integer: oauth2-proxy exits at start when it cannot parse the value"),
+                )
+                .with_help(format!("write a whole number, e.g. `{key}: \"3\"`"));
+            }
+            Some(FlagKind::Duration) if parse_go_duration(&value).is_none() => {
+                ctx.report(
+                    Code::Oauth2ProxyFlagValue,
+                    &ptr,
+                    format!("`{key}` takes a duration: oauth2-proxy exits at start when it cannot parse the value"),
+                )
+                .with_help(format!("write a Go duration, e.g. `{key}: \"168h\"` or `\"30m\"`"));
             }
             Some(_) => {}
         }
