@@ -387,6 +387,25 @@ fn prune(v: &mut serde_json::Value) {
     }
 }
 
+/// An APIRule `service`: name, namespace (when given), port, external (when given).
+fn service_json(
+    name: String,
+    namespace: Option<&String>,
+    port: i64,
+    external: Option<bool>,
+) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert("name".into(), name.into());
+    if let Some(ns) = namespace {
+        m.insert("namespace".into(), ns.clone().into());
+    }
+    m.insert("port".into(), port.into());
+    if let Some(e) = external {
+        m.insert("external".into(), e.into());
+    }
+    serde_json::Value::Object(m)
+}
+
 fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).expect("spec types are JSON")
 }
@@ -398,19 +417,8 @@ fn apirule(spec: &Spec, w: &Workload, domain: Option<&str>, default_gateway: &st
         .as_ref()
         .filter(|_| !every_rule_has_service)
         .map(|s| {
-            let mut m = serde_json::Map::new();
-            m.insert(
-                "name".into(),
-                s.name.clone().unwrap_or_else(|| w.name.clone()).into(),
-            );
-            if let Some(ns) = &s.namespace {
-                m.insert("namespace".into(), ns.clone().into());
-            }
-            m.insert("port".into(), s.port.into());
-            if let Some(e) = s.external {
-                m.insert("external".into(), e.into());
-            }
-            serde_json::Value::Object(m)
+            let name = s.name.clone().unwrap_or_else(|| w.name.clone());
+            service_json(name, s.namespace.as_ref(), s.port, s.external)
         });
     ApiRule {
         name: w.name.clone(),
@@ -463,18 +471,10 @@ fn rule(spec: &Spec, r: &Rule) -> ApiRuleRule {
         path: r.path.clone(),
         methods: r.methods.clone(),
         access,
-        service: r.service.as_ref().map(|s| {
-            let mut m = serde_json::Map::new();
-            m.insert("name".into(), s.name.clone().into());
-            if let Some(ns) = &s.namespace {
-                m.insert("namespace".into(), ns.clone().into());
-            }
-            m.insert("port".into(), s.port.into());
-            if let Some(e) = s.external {
-                m.insert("external".into(), e.into());
-            }
-            serde_json::Value::Object(m)
-        }),
+        service: r
+            .service
+            .as_ref()
+            .map(|s| service_json(s.name.clone(), s.namespace.as_ref(), s.port, s.external)),
         timeout: r.timeout,
         request: r.request.as_ref().map(to_json),
     }

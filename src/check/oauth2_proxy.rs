@@ -9,6 +9,7 @@
 //!
 //! `extraArgs` values may hold secrets: no message ever quotes one, only its key.
 
+use super::edit_distance;
 use super::oauth2_proxy_flags::{FLAGS, FlagKind, lookup};
 use super::{Ctx, HelpExt};
 use crate::diag::Code;
@@ -399,21 +400,6 @@ fn did_you_mean(name: &str) -> Option<&'static str> {
         .filter(|(d, _)| *d <= limit)
         .min()
         .map(|(_, f)| f)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 //! Spec shape: the generated JSON Schema, with every error mapped back to the offending
 //! key or value (for an unknown field, the unexpected key itself, not its parent).
 
+use super::edit_distance;
 use crate::diag::{Code, Diagnostic};
 use crate::source::SourceFile;
 use crate::yaml::{Document, escape_token};
@@ -272,19 +273,4 @@ fn unknown_field_help(key: &str, known: &[String]) -> Option<String> {
         )),
         _ => None,
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
