@@ -15,7 +15,9 @@ fn is_proxy_endpoint(path: &str) -> bool {
 pub fn table(model: &Model) -> String {
     let mut out = String::new();
     let mut host = "";
-    for e in &model.entries {
+    let mut i = 0;
+    while i < model.entries.len() {
+        let e = &model.entries[i];
         if e.host != host {
             host = &e.host;
             let _ = writeln!(
@@ -25,7 +27,23 @@ pub fn table(model: &Model) -> String {
                 e.apirule
             );
         }
-        let _ = writeln!(out, "  {:<7} {:<32} {}", e.method, e.path, e.access);
+        // One line per rule: the methods of consecutive entries with the same path and access.
+        let mut methods = vec![e.method.as_str()];
+        let mut j = i + 1;
+        while let Some(n) = model.entries.get(j).filter(|n| {
+            n.host == e.host && n.path == e.path && n.access == e.access && n.apirule == e.apirule
+        }) {
+            methods.push(n.method.as_str());
+            j += 1;
+        }
+        let _ = writeln!(
+            out,
+            "  {:<20} {:<28} {}",
+            methods.join(","),
+            e.path,
+            e.access
+        );
+        i = j;
     }
     if out.is_empty() {
         out.push_str("No rules: the spec exposes no host.\n");
