@@ -219,7 +219,9 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
         };
         for (file, kind, template) in parts {
             let path = format!("helm/{}/{file}", release.name);
-            if r.emit(path.clone(), *kind, template, ctx.clone(), false).is_some() {
+            if r.emit(path.clone(), *kind, template, ctx.clone(), false)
+                .is_some()
+            {
                 release_objects.push(path);
             }
         }
