@@ -334,8 +334,7 @@ fn print_stream(c: &Compilation) -> Result<ExitCode, String> {
         );
         return Ok(ExitCode::from(1));
     }
-    let stream = objects.join("---\n");
-    write_stdout(stream.as_bytes())?;
+    write_stdout(kexpose::render::stream(objects).as_bytes())?;
     eprintln!(
         "{}: printed {} Kubernetes objects",
         c.source.name,

@@ -151,12 +151,10 @@ pub struct Rendered {
     pub objects: Vec<String>,
 }
 
-impl Rendered {
-    /// The objects as one YAML stream: documents separated by `---` lines, each starting
-    /// with `apiVersion`. Empty when there is no object.
-    pub fn stream(&self) -> String {
-        self.objects.join("---\n")
-    }
+/// Objects as one YAML stream: documents separated by `---` lines, each starting with
+/// `apiVersion`. Empty when there is no object.
+pub fn stream(objects: &[String]) -> String {
+    objects.join("---\n")
 }
 
 /// Render every output file of a plan.
