@@ -18,7 +18,7 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked --bin kexpose \
-    && install -D -m 0755 target/release/kexpose /out/kexpose
+    && mkdir -p /out && cp target/release/kexpose /out/kexpose
 
 # Runtime: busybox sh for the plugin commands, nothing else.
 FROM alpine:${ALPINE_VERSION}
