@@ -17,6 +17,7 @@ pub mod write;
 pub mod yaml;
 
 use diag::{Diagnostic, Policy};
+pub use plan::{ReleaseObjects, Target};
 use render::{Outputs, Templates};
 use source::SourceFile;
 use std::path::Path;
@@ -35,6 +36,9 @@ pub struct Compilation {
     pub plan: Option<plan::Plan>,
     /// The rendered files, when the spec has no errors.
     pub outputs: Option<Outputs>,
+    /// Every rendered Kubernetes object in apply order (see [`render::Rendered`]), when the
+    /// spec has no errors.
+    pub objects: Option<Vec<String>>,
 }
 
 impl Compilation {
@@ -72,22 +76,35 @@ pub fn read_spec(path: &Path) -> Result<SourceFile, ReadError> {
     yaml::source_from_bytes(&name, bytes).map_err(|(src, d)| ReadError::Invalid(src, d))
 }
 
-/// Check, plan and render one spec. `source_label` names the spec in generated headers
-/// (kexpose uses the file name, so output does not depend on the working directory).
+/// Check, plan and render one spec for the plain output tree. `source_label` names the spec
+/// in generated headers (kexpose uses the file name, so output does not depend on the working
+/// directory).
 pub fn compile(
     source: SourceFile,
     source_label: &str,
     templates: &Templates,
     policy: &Policy,
 ) -> Compilation {
+    compile_for(source, source_label, templates, policy, &Target::default())
+}
+
+/// Check, plan and render one spec for a target (the objects that stand for Helm releases,
+/// the instance label, the annotations the applying GitOps tool needs).
+pub fn compile_for(
+    source: SourceFile,
+    source_label: &str,
+    templates: &Templates,
+    policy: &Policy,
+    target: &Target,
+) -> Compilation {
     let checked = check::check(&source);
     let mut diagnostics = policy.apply(checked.diagnostics);
     let failed = diagnostics.iter().any(Diagnostic::is_error);
-    let (plan, outputs) = match checked.spec {
+    let (plan, rendered) = match checked.spec {
         Some(spec) if !failed => {
-            let plan = plan::plan(&spec, source_label);
-            match render::render(&plan, templates) {
-                Ok(outputs) => (Some(plan), Some(outputs)),
+            let plan = plan::plan_for(&spec, source_label, target);
+            match render::render_all(&plan, templates) {
+                Ok(rendered) => (Some(plan), Some(rendered)),
                 Err(errors) => {
                     diagnostics.extend(errors);
                     (Some(plan), None)
@@ -96,10 +113,15 @@ pub fn compile(
         }
         _ => (None, None),
     };
+    let (outputs, objects) = match rendered {
+        Some(r) => (Some(r.files), Some(r.objects)),
+        None => (None, None),
+    };
     Compilation {
         source,
         diagnostics,
         plan,
         outputs,
+        objects,
     }
 }

@@ -1,12 +1,12 @@
 //! The `kexpose` command line: argument parsing, printing and exit codes. Everything else is
 //! in the library.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use kexpose::diag::{self, Code, Policy, Severity};
 use kexpose::diff::report::Format;
 use kexpose::render::Templates;
 use kexpose::write::Change;
-use kexpose::{Compilation, ReadError};
+use kexpose::{Compilation, ReadError, ReleaseObjects, Target};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,17 +36,37 @@ enum Command {
     /// unchanged or removed. Nothing is written when the spec has errors.
     ///
     /// OUT receives: kustomization.yaml, namespaces.yaml, istio/authorizers.yaml,
-    /// helm/<authorizer>/values.yaml and apirules/<namespace>/<name>.yaml. Files kexpose did
-    /// not generate are never touched; OUT changes all-or-nothing.
+    /// helm/<authorizer>/values.yaml and apirules/<namespace>/<name>.yaml (and, with
+    /// --helm-release, helm/<authorizer>/application.yaml or helmrepository.yaml and
+    /// helmrelease.yaml). Files kexpose did not generate are never touched; OUT changes
+    /// all-or-nothing.
+    ///
+    /// With `-o -` every Kubernetes object is printed as one YAML stream on stdout instead
+    /// (for Argo CD's config-management plugin, or `| kubectl apply -f -`); diagnostics go to
+    /// stderr, and the exit code is non-zero on any error and when there is no object.
     Render {
         /// The spec file.
         spec: PathBuf,
-        /// The output directory.
+        /// The output directory, or `-` for a YAML stream of every Kubernetes object on
+        /// stdout (write `./-` for a directory named `-`).
         #[arg(short, long, value_name = "OUT")]
         out: PathBuf,
+        /// How each oauth2-proxy Helm release becomes a Kubernetes object: an Argo CD
+        /// Application, a Flux HelmRepository and HelmRelease, or none (only the values
+        /// file). Default: argocd for `-o -`, none for a directory.
+        #[arg(long, value_enum, value_name = "KIND")]
+        helm_release: Option<HelmReleaseArg>,
+        /// Namespace of the Argo CD Applications (with --helm-release argocd).
+        #[arg(long, value_name = "NAMESPACE")]
+        argocd_namespace: Option<String>,
+        /// Label every emitted object with app.kubernetes.io/instance=NAME. With `-o -` it
+        /// defaults to $ARGOCD_APP_NAME when that is set (as in Argo CD's plugins).
+        #[arg(long, value_name = "NAME")]
+        instance: Option<String>,
         /// Directory of template overrides: a file named like a built-in template
         /// (apirule.yaml.j2, istio-authorizers.yaml.j2, helm-values.yaml.j2,
-        /// namespaces.yaml.j2, kustomization.yaml.j2) replaces it.
+        /// namespaces.yaml.j2, kustomization.yaml.j2, argocd-application.yaml.j2,
+        /// flux-helmrepository.yaml.j2, flux-helmrelease.yaml.j2) replaces it.
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
         /// Write nothing: exit 0 when OUT is exactly what render would write, 1 when not,
@@ -116,6 +136,26 @@ enum Command {
     },
     /// List every diagnostic code with its severity and what it checks.
     Codes,
+    /// Print a shell completion script to stdout, e.g.
+    /// `kexpose completions bash > /etc/bash_completion.d/kexpose`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, e.g. `kexpose man > kexpose.1`.
+    Man,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum HelmReleaseArg {
+    /// An Argo CD Application (argoproj.io/v1alpha1) per release.
+    Argocd,
+    /// A Flux HelmRepository (source.toolkit.fluxcd.io/v1) and HelmRelease
+    /// (helm.toolkit.fluxcd.io/v2) per release.
+    Flux,
+    /// No object; apply helm/<authorizer>/values.yaml with helm.
+    None,
 }
 
 #[derive(clap::Args)]
@@ -160,7 +200,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Validate { spec, diag } => {
             let policy = policy(&diag)?;
-            let c = compile(&spec, &Templates::builtin(), &policy)?;
+            let c = compile(&spec, &Templates::builtin(), &policy, &Target::default())?;
             let Some(c) = c else {
                 return Ok(ExitCode::from(1));
             };
@@ -178,18 +218,35 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Render {
             spec,
             out,
-            templates,
             check,
+            helm_release,
+            argocd_namespace,
+            instance,
+            templates,
             diag,
         } => {
+            let stream = out.as_os_str() == "-";
+            if stream && check {
+                return Err(
+                    "--check compares an output directory; it cannot be used with `-o -`".into(),
+                );
+            }
+            let target = target(stream, helm_release, argocd_namespace, instance)?;
             let policy = policy(&diag)?;
             let templates = load_templates(templates.as_deref())?;
-            let Some(c) = compile(&spec, &templates, &policy)? else {
+            let Some(c) = compile(&spec, &templates, &policy, &target)? else {
                 return Ok(ExitCode::from(1));
             };
             report(&c, &diag);
+            if stream {
+                return print_stream(&c);
+            }
             let Some(outputs) = c.outputs.as_ref().filter(|_| !c.has_errors()) else {
-                eprintln!("nothing written to {}", out.display());
+                eprintln!(
+                    "nothing {} {}",
+                    if check { "compared with" } else { "written to" },
+                    out.display()
+                );
                 return Ok(ExitCode::from(1));
             };
             if check {
@@ -219,7 +276,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let policy = policy(&diag)?;
             let tpl = load_templates(templates.as_deref())?;
-            let Some(after) = compile(&spec, &tpl, &policy)? else {
+            let Some(after) = compile(&spec, &tpl, &policy, &Target::default())? else {
                 return Ok(ExitCode::from(2));
             };
             report(&after, &diag);
@@ -257,7 +314,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             diag,
         } => {
             let policy = policy(&diag)?;
-            let Some(c) = compile(&spec, &Templates::builtin(), &policy)? else {
+            let Some(c) = compile(&spec, &Templates::builtin(), &policy, &Target::default())?
+            else {
                 return Ok(ExitCode::from(1));
             };
             report(&c, &diag);
@@ -303,6 +361,20 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Completions { shell } => {
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "kexpose", &mut text);
+            write_stdout(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut text = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut text)
+                .map_err(|e| format!("cannot render the man page: {e}"))?;
+            write_stdout(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Codes => {
             let mut stdout = std::io::stdout().lock();
             for code in Code::ALL {
@@ -324,6 +396,81 @@ fn load_templates(dir: Option<&Path>) -> Result<Templates, String> {
         Some(dir) => Templates::from_dir(dir),
         None => Ok(Templates::builtin()),
     }
+}
+
+/// The render target from the command line (and, for the stream, `ARGOCD_APP_NAME`).
+fn target(
+    stream: bool,
+    helm_release: Option<HelmReleaseArg>,
+    argocd_namespace: Option<String>,
+    instance: Option<String>,
+) -> Result<Target, String> {
+    let release_objects = match helm_release {
+        Some(HelmReleaseArg::Argocd) => ReleaseObjects::Argocd,
+        Some(HelmReleaseArg::Flux) => ReleaseObjects::Flux,
+        Some(HelmReleaseArg::None) => ReleaseObjects::None,
+        None if stream => ReleaseObjects::Argocd,
+        None => ReleaseObjects::None,
+    };
+    let mut target = Target {
+        release_objects,
+        stream,
+        ..Target::default()
+    };
+    if let Some(ns) = argocd_namespace {
+        if release_objects != ReleaseObjects::Argocd {
+            return Err(
+                "--argocd-namespace names the namespace of Argo CD Applications; it needs --helm-release argocd".into(),
+            );
+        }
+        if !kexpose::plan::is_rfc1123_label(&ns) {
+            return Err(format!(
+                "--argocd-namespace {ns:?}: not a namespace name (lowercase letters, digits and `-`, at most 63 characters)"
+            ));
+        }
+        target.argocd_namespace = ns;
+    }
+    let (instance, from) = match instance {
+        Some(name) => (Some(name), "--instance"),
+        None if stream => (
+            std::env::var("ARGOCD_APP_NAME")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            "ARGOCD_APP_NAME",
+        ),
+        None => (None, ""),
+    };
+    if let Some(name) = &instance
+        && !kexpose::plan::is_label_value(name)
+    {
+        return Err(format!(
+            "{from} {name:?} cannot be the label app.kubernetes.io/instance: a label value has at most 63 characters, letters, digits, `-`, `_` and `.`, and starts and ends with a letter or digit; give one with --instance"
+        ));
+    }
+    target.instance = instance;
+    Ok(target)
+}
+
+/// `render -o -`: every object on stdout, or nothing and a non-zero exit.
+fn print_stream(c: &Compilation) -> Result<ExitCode, String> {
+    let Some(objects) = c.objects.as_ref().filter(|_| !c.has_errors()) else {
+        eprintln!("nothing printed: the spec has errors");
+        return Ok(ExitCode::from(1));
+    };
+    if objects.is_empty() {
+        eprintln!(
+            "error: {} produces no Kubernetes object; nothing printed (an empty stream would make Argo CD prune every resource of the application)",
+            c.source.name
+        );
+        return Ok(ExitCode::from(1));
+    }
+    write_stdout(kexpose::render::stream(objects).as_bytes())?;
+    eprintln!(
+        "{}: printed {} Kubernetes objects",
+        c.source.name,
+        objects.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `render --check`: compare without writing.
@@ -370,7 +517,7 @@ fn check_out(
         }
     }
     eprintln!(
-        "{} is stale: run `kexpose render` to update it",
+        "{} is out of date: run the same `kexpose render` without --check to update it",
         out.display()
     );
     Ok(ExitCode::from(1))
@@ -440,6 +587,15 @@ fn color_stdout(choice: ColorChoice) -> bool {
     }
 }
 
+/// Write everything to stdout at once; a failure (a closed pipe) is an I/O error.
+fn write_stdout(bytes: &[u8]) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
 fn policy(args: &DiagArgs) -> Result<Policy, String> {
     let mut allow = Vec::new();
     for name in &args.allow {
@@ -464,6 +620,7 @@ fn compile(
     spec: &Path,
     templates: &Templates,
     policy: &Policy,
+    target: &Target,
 ) -> Result<Option<Compilation>, String> {
     let source = match kexpose::read_spec(spec) {
         Ok(s) => s,
@@ -480,7 +637,9 @@ fn compile(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| spec.display().to_string());
-    Ok(Some(kexpose::compile(source, &label, templates, policy)))
+    Ok(Some(kexpose::compile_for(
+        source, &label, templates, policy, target,
+    )))
 }
 
 fn report(c: &Compilation, args: &DiagArgs) {

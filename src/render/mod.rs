@@ -6,7 +6,7 @@
 mod schemas;
 
 use crate::diag::{Code, Diagnostic};
-use crate::plan::Plan;
+use crate::plan::{Plan, ReleaseObjects};
 use crate::source::SourceFile;
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value as J, context};
@@ -34,6 +34,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "kustomization.yaml.j2",
         include_str!("../../templates/kustomization.yaml.j2"),
+    ),
+    (
+        "argocd-application.yaml.j2",
+        include_str!("../../templates/argocd-application.yaml.j2"),
+    ),
+    (
+        "flux-helmrepository.yaml.j2",
+        include_str!("../../templates/flux-helmrepository.yaml.j2"),
+    ),
+    (
+        "flux-helmrelease.yaml.j2",
+        include_str!("../../templates/flux-helmrelease.yaml.j2"),
     ),
 ];
 
@@ -139,111 +151,263 @@ pub fn header(source: &str) -> String {
     )
 }
 
-/// Render every output of a plan.
+/// Everything rendered from one plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// The files of the output directory.
+    pub files: Outputs,
+    /// Every Kubernetes object as canonical YAML without the file header, in apply order:
+    /// Namespaces, the objects that stand for the Helm releases, the Istio registration,
+    /// APIRules. Not the Helm values (not an object) nor the Kustomization (a kustomize file).
+    pub objects: Vec<String>,
+}
+
+/// Objects as one YAML stream: documents separated by `---` lines, each starting with
+/// `apiVersion`. Empty when there is no object.
+pub fn stream(objects: &[String]) -> String {
+    objects.join("---\n")
+}
+
+/// Render every output file of a plan.
 pub fn render(plan: &Plan, templates: &Templates) -> Result<Outputs, Vec<Diagnostic>> {
-    let mut out = Outputs::new();
-    let mut errors = Vec::new();
-    let header = J::from(header(&plan.source));
-    let mut emit = |path: String,
-                    schema: schemas::Kind,
-                    template: &str,
-                    ctx: minijinja::Value,
-                    quote: bool,
-                    out: &mut Outputs| {
-        match templates
-            .render(template, ctx)
-            .and_then(|text| canonical(&path, template, &text, schema, quote))
-        {
-            Ok(text) => {
-                out.insert(path, text);
-            }
-            Err(d) => errors.push(*d),
-        }
+    render_all(plan, templates).map(|r| r.files)
+}
+
+/// Render every output of a plan: the files and the stream of objects.
+pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Diagnostic>> {
+    let mut r = Renderer {
+        templates,
+        header: J::from(header(&plan.source)),
+        files: Outputs::new(),
+        docs: BTreeMap::new(),
+        errors: Vec::new(),
     };
+    let labels = J::from(Serde(&plan.labels));
+    let gitops = J::from(Serde(&plan.gitops));
+    // Objects by apply order: namespaces, release objects, Istio, APIRules.
+    let mut release_objects = Vec::new();
     for release in &plan.releases {
-        let path = format!("helm/{}/values.yaml", release.name);
-        emit(
-            path,
+        let release_ctx = J::from(Serde(release));
+        let values = r.emit(
+            format!("helm/{}/values.yaml", release.name),
             schemas::Kind::HelmValues,
             "helm-values.yaml.j2",
-            context! { header => header.clone(), release => J::from(Serde(release)) },
+            context! { release => release_ctx.clone() },
             true,
-            &mut out,
         );
+        // The objects embed the values: without them (an error is already reported) they
+        // are not rendered.
+        let Some(values) = values.and_then(|v| v.into_iter().next()) else {
+            continue;
+        };
+        let ctx = context! {
+            release => release_ctx.clone(),
+            values => J::from(Serde(&values)),
+            labels => labels.clone(),
+            gitops => gitops.clone(),
+        };
+        let parts: &[(&str, schemas::Kind, &str)] = match plan.gitops.release_objects {
+            ReleaseObjects::None => &[],
+            ReleaseObjects::Argocd => &[(
+                "application.yaml",
+                schemas::Kind::ArgoApplication,
+                "argocd-application.yaml.j2",
+            )],
+            ReleaseObjects::Flux => &[
+                (
+                    "helmrepository.yaml",
+                    schemas::Kind::FluxHelmRepository,
+                    "flux-helmrepository.yaml.j2",
+                ),
+                (
+                    "helmrelease.yaml",
+                    schemas::Kind::FluxHelmRelease,
+                    "flux-helmrelease.yaml.j2",
+                ),
+            ],
+        };
+        for (file, kind, template) in parts {
+            let path = format!("helm/{}/{file}", release.name);
+            if r.emit(path.clone(), *kind, template, ctx.clone(), false)
+                .is_some()
+            {
+                release_objects.push(path);
+            }
+        }
     }
+    let mut istio = Vec::new();
     if !plan.authorizers.is_empty() {
-        emit(
-            "istio/authorizers.yaml".into(),
+        let path = "istio/authorizers.yaml".to_string();
+        let ctx = context! {
+            authorizers => J::from(Serde(&plan.authorizers)),
+            labels => J::from(Serde(&plan.gitops.istio_labels)),
+            annotations => J::from(Serde(&plan.gitops.istio_annotations)),
+        };
+        if r.emit(
+            path.clone(),
             schemas::Kind::Istio,
             "istio-authorizers.yaml.j2",
-            context! { header => header.clone(), authorizers => J::from(Serde(&plan.authorizers)) },
+            ctx,
             false,
-            &mut out,
-        );
+        )
+        .is_some()
+        {
+            istio.push(path);
+        }
     }
+    let mut apirules = Vec::new();
     for rule in &plan.apirules {
         let path = format!("apirules/{}/{}.yaml", rule.namespace, rule.name);
-        emit(
-            path,
+        let ctx = context! { rule => J::from(Serde(rule)), labels => labels.clone() };
+        if r.emit(
+            path.clone(),
             schemas::Kind::ApiRule,
             "apirule.yaml.j2",
-            context! { header => header.clone(), rule => J::from(Serde(rule)), labels => J::from(Serde(&plan.labels)) },
+            ctx,
             false,
-            &mut out,
-        );
+        )
+        .is_some()
+        {
+            apirules.push(path);
+        }
     }
+    let mut namespaces = Vec::new();
     if !plan.namespaces.is_empty() {
         let mut namespace_labels = plan.labels.clone();
         namespace_labels.insert("istio-injection".into(), "enabled".into());
-        emit(
-            "namespaces.yaml".into(),
+        let path = "namespaces.yaml".to_string();
+        let ctx = context! {
+            namespaces => J::from(Serde(&plan.namespaces)),
+            namespace_labels => J::from(Serde(&namespace_labels)),
+        };
+        if r.emit(
+            path.clone(),
             schemas::Kind::Namespace,
             "namespaces.yaml.j2",
-            context! { header => header.clone(), namespaces => J::from(Serde(&plan.namespaces)), namespace_labels => J::from(Serde(&namespace_labels)) },
+            ctx,
             false,
-            &mut out,
-        );
+        )
+        .is_some()
+        {
+            namespaces.push(path);
+        }
     }
-    let resources: Vec<&String> = out.keys().filter(|p| !p.starts_with("helm/")).collect();
+    let mut resources: Vec<String> = namespaces
+        .iter()
+        .chain(&release_objects)
+        .chain(&istio)
+        .chain(&apirules)
+        .cloned()
+        .collect();
+    let object_files = resources.clone();
+    resources.sort();
     if !resources.is_empty() {
-        let resources: Vec<String> = resources.into_iter().cloned().collect();
-        emit(
+        r.emit(
             "kustomization.yaml".into(),
             schemas::Kind::Kustomization,
             "kustomization.yaml.j2",
-            context! { header => header.clone(), resources },
+            context! { resources, gitops => gitops.clone() },
             false,
-            &mut out,
         );
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
+    if !r.errors.is_empty() {
+        return Err(r.errors);
+    }
+    let mut objects = Vec::new();
+    for path in &object_files {
+        objects.extend(r.docs.remove(path).unwrap_or_default());
+    }
+    Ok(Rendered {
+        files: r.files,
+        objects,
+    })
+}
+
+/// Renders templates into files, collecting errors.
+struct Renderer<'a> {
+    templates: &'a Templates,
+    header: J,
+    files: Outputs,
+    docs: BTreeMap<String, Vec<String>>,
+    errors: Vec<Diagnostic>,
+}
+
+impl Renderer<'_> {
+    /// Render one file; on success return its parsed documents (an error is recorded
+    /// otherwise). `ctx` gets `header` added.
+    fn emit(
+        &mut self,
+        path: String,
+        schema: schemas::Kind,
+        template: &str,
+        ctx: J,
+        quote: bool,
+    ) -> Option<Vec<serde_json::Value>> {
+        let ctx = context! { header => self.header.clone(), ..ctx };
+        let result = self
+            .templates
+            .render(template, ctx)
+            .and_then(|text| canonical(&path, template, &text, schema, quote));
+        match result {
+            Ok(c) => {
+                self.files.insert(path.clone(), c.file_text(schema));
+                self.docs.insert(path, c.docs);
+                Some(c.values)
+            }
+            Err(d) => {
+                self.errors.push(*d);
+                None
+            }
+        }
+    }
+}
+
+/// One rendered file, parsed back, validated and re-emitted.
+struct Canonical {
+    /// The leading comment lines of the template (the file header), each with `\n`.
+    header: String,
+    /// Each document as canonical YAML.
+    docs: Vec<String>,
+    /// Each document as data.
+    values: Vec<serde_json::Value>,
+}
+
+impl Canonical {
+    fn file_text(&self, schema: schemas::Kind) -> String {
+        let mut out = self.header.clone();
+        let separate = self.docs.len() > 1 || matches!(schema, schemas::Kind::Namespace);
+        for doc in &self.docs {
+            if separate {
+                out.push_str("---\n");
+            }
+            out.push_str(doc);
+        }
+        out
     }
 }
 
 /// Parse rendered text back, validate each document, and re-emit it canonically. Leading
-/// comment lines of the rendered text are kept as the file's header.
+/// comment lines of the rendered text are kept as the file's header; comment lines right
+/// above a top-level key of a document are kept above that key.
 fn canonical(
     path: &str,
     template: &str,
     text: &str,
     schema: schemas::Kind,
     quote: bool,
-) -> Result<String, Box<Diagnostic>> {
+) -> Result<Canonical, Box<Diagnostic>> {
     let fail = |msg: String| {
         Box::new(
             Diagnostic::new(Code::OutputSchema, None, format!("{path} (from template `{template}`): {msg}"))
                 .help("a template override produced output that is not what this file must hold; compare it with the built-in template"),
         )
     };
-    let mut out = String::new();
+    let mut header = String::new();
     let mut body_start = 0;
     for line in text.lines() {
         if line.starts_with('#') {
-            out.push_str(line.trim_end());
-            out.push('\n');
+            header.push_str(line.trim_end());
+            header.push('\n');
             body_start += line.len() + 1;
         } else if line.trim().is_empty() {
             body_start += line.len() + 1;
@@ -257,8 +421,13 @@ fn canonical(
     if docs.is_empty() {
         return Err(fail("the template produced no YAML document".into()));
     }
-    for (i, doc) in docs.iter().enumerate() {
-        let src = SourceFile::new(path, *doc);
+    let mut out = Canonical {
+        header,
+        docs: Vec::new(),
+        values: Vec::new(),
+    };
+    for doc in docs {
+        let src = SourceFile::new(path, doc);
         let parsed = crate::yaml::parse(&src, false).map_err(|d| {
             let first = d
                 .into_iter()
@@ -274,16 +443,55 @@ fn canonical(
             fail(format!("the rendered text is not valid YAML: {first}"))
         })?;
         schemas::validate(schema, &parsed.value).map_err(fail)?;
-        if docs.len() > 1 || matches!(schema, schemas::Kind::Namespace) {
-            out.push_str("---\n");
-        }
-        let yaml = crate::yaml::emit(&parsed.value, quote)
+        let mut yaml = crate::yaml::emit(&parsed.value, quote)
             .map_err(|e| fail(format!("cannot write YAML: {e}")))?;
-        out.push_str(&yaml);
         if !yaml.ends_with('\n') {
-            out.push('\n');
+            yaml.push('\n');
         }
-        let _ = i;
+        out.docs.push(with_key_comments(&yaml, &key_comments(doc)));
+        out.values.push(parsed.value);
     }
     Ok(out)
+}
+
+/// The comment lines (at column 0) directly above each top-level key of a document.
+fn key_comments(doc: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut pending = String::new();
+    for line in doc.lines() {
+        if line.starts_with('#') {
+            pending.push_str(line.trim_end());
+            pending.push('\n');
+            continue;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        if !pending.is_empty()
+            && !line.starts_with([' ', '\t', '-'])
+            && let Some((key, _)) = line.split_once(':')
+        {
+            found.push((key.trim().to_string(), std::mem::take(&mut pending)));
+        }
+        pending.clear();
+    }
+    found
+}
+
+/// Insert comments above the top-level keys they belong to.
+fn with_key_comments(yaml: &str, comments: &[(String, String)]) -> String {
+    if comments.is_empty() {
+        return yaml.to_string();
+    }
+    let mut out = String::with_capacity(yaml.len());
+    for line in yaml.split_inclusive('\n') {
+        if !line.starts_with([' ', '\t', '-', '#'])
+            && let Some((key, _)) = line.split_once(':')
+            && let Some((_, c)) = comments.iter().find(|(k, _)| k == key)
+        {
+            out.push_str(c);
+        }
+        out.push_str(line);
+    }
+    out
 }
