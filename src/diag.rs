@@ -246,18 +246,35 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
         let title = level.primary_title(d.message.as_str()).id(d.code.as_str());
         let mut group = match d.span {
             Some(span) => {
-                let mut snippet = Snippet::source(source.text.as_str())
+                // Only the lines the annotations cover: rendering stays proportional to
+                // what is shown, not to the file.
+                let first = d
+                    .related
+                    .iter()
+                    .map(|(r, _)| r.line)
+                    .fold(span.line, usize::min);
+                let last_byte = d
+                    .related
+                    .iter()
+                    .map(|(r, _)| r.end)
+                    .fold(span.end, usize::max);
+                let (from, to) = source.line_window(first, last_byte);
+                let shift = |r: std::ops::Range<usize>| {
+                    r.start.clamp(from, to) - from..r.end.clamp(from, to) - from
+                };
+                let mut snippet = Snippet::source(&source.text[from..to])
+                    .line_start(first)
                     .path(source.name.as_str())
                     .fold(true)
                     .annotation(
                         AnnotationKind::Primary
-                            .span(span.range())
+                            .span(shift(span.range()))
                             .label(d.label.as_deref()),
                     );
                 for (rel, label) in &d.related {
                     snippet = snippet.annotation(
                         AnnotationKind::Context
-                            .span(rel.range())
+                            .span(shift(rel.range()))
                             .label(label.as_str()),
                     );
                 }

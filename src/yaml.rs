@@ -235,11 +235,20 @@ impl Loader<'_> {
                     let span = self.src.span_at_line_col(m.line(), m.col() + 1, 1);
                     let info = e.info().to_string();
                     if info.contains("recursion limit") {
-                        return self.fatal(
-                            Code::YamlTooDeep,
-                            span,
-                            format!("nesting deeper than the YAML parser allows ({info})"),
+                        // The parser's scanner looks far ahead in flow collections and gives up
+                        // at its own limit (256) before kexpose sees level 64: point where
+                        // kexpose's limit is crossed.
+                        let at =
+                            too_deep_flow(&self.src.text).map_or(span, |i| self.src.span(i, i + 1));
+                        self.diags.push(
+                            Diagnostic::new(
+                                Code::YamlTooDeep,
+                                Some(at),
+                                format!("nesting deeper than {MAX_DEPTH} levels"),
+                            )
+                            .help("a kexpose spec never needs more than a few levels"),
                         );
+                        return None;
                     }
                     self.diags.push(syntax_error(self.src, span, &info));
                     return None;
@@ -279,6 +288,17 @@ impl Loader<'_> {
                 }
                 Event::DocumentEnd => continue,
                 Event::Alias(id) => {
+                    if let Some(Frame::Map { pending: None, .. }) = stack.last() {
+                        self.diags.push(
+                            Diagnostic::new(
+                                Code::YamlComplexKey,
+                                Some(span),
+                                "an alias as a mapping key is not supported",
+                            )
+                            .help("write the key out"),
+                        );
+                        return None;
+                    }
                     let Some((value, nodes)) = self.anchors.get(&id).cloned() else {
                         return self.fatal(Code::YamlSyntax, span, "unknown alias".into());
                     };
@@ -408,7 +428,10 @@ impl Loader<'_> {
                     let end = span.end.max(start.end);
                     let whole = self.src.span(start.start, end);
                     if self.track {
-                        self.pointers.insert(pointer, Loc { key, value: whole });
+                        // First wins: a duplicate key's value is dropped, so is its location.
+                        self.pointers
+                            .entry(pointer)
+                            .or_insert(Loc { key, value: whole });
                     }
                     if anchor != 0 {
                         self.anchors.insert(anchor, (value.clone(), nodes));
@@ -481,7 +504,9 @@ impl Loader<'_> {
         if let Some(span) = span {
             let (pointer, key) = self.child_pointer(stack);
             if self.track {
-                self.pointers.insert(pointer, Loc { key, value: span });
+                self.pointers
+                    .entry(pointer)
+                    .or_insert(Loc { key, value: span });
             }
         }
         match stack.last_mut() {
@@ -533,20 +558,29 @@ impl Loader<'_> {
 /// A syntax error, pointed at what most likely causes it: the tab itself for tab errors, the
 /// opening bracket of an unclosed flow collection (the parser only notices lines later).
 fn syntax_error(src: &SourceFile, span: Span, info: &str) -> Diagnostic {
-    if info.contains("tab") {
-        let line_start = span.start + 1 - span.col.min(span.start + 1);
-        let line = &src.text[line_start..];
-        let line = &line[..line.find('\n').unwrap_or(line.len())];
-        if let Some(i) = line.find('\t') {
-            let at = src.span(line_start + i, line_start + i + 1);
-            return Diagnostic::new(
-                Code::YamlSyntax,
-                Some(at),
-                "a tab character where YAML needs spaces",
-            )
-            .label("tab")
-            .help(syntax_help(info));
-        }
+    let line_start = src.text[..span.start.min(src.text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = &src.text[line_start..];
+    let line = &line[..line.find('\n').unwrap_or(line.len())];
+    // A tab the parser complains about, or one just before where it gave up.
+    let tab_before = line[..(span.start - line_start).min(line.len())]
+        .rfind('\t')
+        .filter(|i| !line[..*i].contains(['"', '\'']));
+    let tab = if info.contains("tab") {
+        tab_before.or_else(|| line.find('\t'))
+    } else {
+        tab_before
+    };
+    if let Some(i) = tab {
+        let at = src.span(line_start + i, line_start + i + 1);
+        return Diagnostic::new(
+            Code::YamlSyntax,
+            Some(at),
+            "a tab character where YAML needs spaces",
+        )
+        .label("tab")
+        .help(syntax_help(info));
     }
     if let Some(open) = unclosed_bracket(&src.text[..span.start.min(src.text.len())]) {
         let at = src.span(open, open + 1);
@@ -564,6 +598,45 @@ fn syntax_error(src: &SourceFile, span: Span, info: &str) -> Diagnostic {
     }
     Diagnostic::new(Code::YamlSyntax, Some(span), format!("YAML syntax: {info}"))
         .help(syntax_help(info))
+}
+
+/// Byte offset of the flow bracket at which block levels (estimated from indentation) plus
+/// flow levels first exceed [`MAX_DEPTH`].
+fn too_deep_flow(text: &str) -> Option<usize> {
+    let mut indents: Vec<usize> = Vec::new();
+    let mut depth = 0usize;
+    let mut line_start = true;
+    let mut block = 1usize;
+    let mut in_quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        if line_start && depth == 0 {
+            let rest = &text[i..];
+            let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+            let indent = line.len() - line.trim_start_matches(' ').len();
+            if !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+                while indents.last().is_some_and(|t| *t >= indent) {
+                    indents.pop();
+                }
+                block = indents.len() + 1;
+                indents.push(indent);
+            }
+        }
+        line_start = c == '\n';
+        match (in_quote, c) {
+            (Some(q), c) if c == q => in_quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => in_quote = Some(c),
+            (None, '[' | '{') => {
+                depth += 1;
+                if block + depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Byte offset of the innermost flow bracket still open at the end of `text` (quotes and
@@ -665,13 +738,10 @@ fn resolve_plain(text: &str) -> Value {
         if let Ok(i) = text.parse::<i64>() {
             return Value::Number(i.into());
         }
-        if let Ok(u) = text.trim_start_matches('+').parse::<u64>() {
-            return Value::Number(u.into());
-        }
-        // Too large for an integer: keep it a float, as other YAML 1.2 readers do.
-        if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
-            return Value::Number(n);
-        }
+        // Too large for a 64-bit integer: saturate, so that range checks report it where it
+        // is written (no kexpose field takes numbers anywhere near this size).
+        let negative = text.starts_with('-');
+        return Value::Number(if negative { i64::MIN } else { i64::MAX }.into());
     }
     if let Some(hex) = text.strip_prefix("0x")
         && !hex.is_empty()

@@ -388,7 +388,7 @@ const GENERATED: &[Generated] = &[
         name: "generated/cr-only-then-error.yaml",
         expected: &[("name-invalid", "4:9")],
         exit: 1,
-        bug: Some("lines are counted at LF only: the finding points at 1:9"),
+        bug: None,
         write: |p| {
             fs::write(
                 p,
@@ -470,9 +470,7 @@ const GENERATED: &[Generated] = &[
         name: "generated/deep-flow-sequences-10000.yaml",
         expected: &[("yaml-too-deep", "3:74")],
         exit: 1,
-        bug: Some(
-            "past 255 levels saphyr-parser's own recursion limit fires first, while scanning ahead: the finding points at the 256th `[` (3:266) instead of the 64th",
-        ),
+        bug: None,
         write: |p| fs::write(p, nested("[", "", "]", 10_000)),
     },
     Generated {
@@ -480,9 +478,7 @@ const GENERATED: &[Generated] = &[
         name: "generated/deep-flow-sequences-unclosed-10000.yaml",
         expected: &[("yaml-too-deep", "3:74")],
         exit: 1,
-        bug: Some(
-            "past 255 levels saphyr-parser's own recursion limit fires first: the finding points at 3:266",
-        ),
+        bug: None,
         write: |p| fs::write(p, format!("{HEAD}metadata: {}\n", "[".repeat(10_000))),
     },
     Generated {
@@ -1039,8 +1035,10 @@ fn known_bugs_are_fixed() {
         .chain(mutation_cases(tmp.path()))
         .collect();
     let cases: Vec<&Case> = all.iter().filter(|c| c.bug.is_some()).collect();
-    assert!(!cases.is_empty(), "no case is marked `# bug:` any more");
-    assert_all_pass("known-bug cases", &cases);
+    // No case is marked `# bug:` today; the harness stays for the next one.
+    if !cases.is_empty() {
+        assert_all_pass("known-bug cases", &cases);
+    }
 }
 
 /// Free text that looks like YAML structure, in every free-text field of the rich fixture: the

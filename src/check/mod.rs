@@ -54,15 +54,42 @@ pub fn check(src: &SourceFile) -> Checked {
             diagnostics,
         };
     }
-    let spec: Spec = match serde_json::from_value(doc.value) {
+    let spec: Spec = match serde_path_to_error::deserialize(&doc.value) {
         Ok(spec) => spec,
         Err(e) => {
-            // The schema is generated from the same types, so this means a gap between them.
-            let d = Diagnostic::new(
-                Code::SchemaType,
-                None,
-                format!("the spec does not fit the spec types: {e}"),
-            );
+            // What JSON Schema accepts but the types do not: a float with an integral value
+            // (`8000.0`, `1e3`) where an integer belongs.
+            let ptr: String = e
+                .path()
+                .iter()
+                .map(|seg| match seg {
+                    serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
+                    serde_path_to_error::Segment::Map { key } => {
+                        format!("/{}", crate::yaml::escape_token(key))
+                    }
+                    _ => String::new(),
+                })
+                .collect();
+            let span = doc.pointers.value_span(&ptr);
+            let shown = span.map(|s| src.slice(s).to_string()).unwrap_or_default();
+            let is_float = doc
+                .value
+                .pointer(&ptr)
+                .is_some_and(serde_json::Value::is_f64);
+            let d = if is_float {
+                Diagnostic::new(
+                    Code::SchemaType,
+                    span,
+                    format!("expected an integer, found `{shown}` in `{}`", dotted(&ptr)),
+                )
+                .help("write a whole number without a decimal point or exponent")
+            } else {
+                Diagnostic::new(
+                    Code::SchemaType,
+                    span,
+                    format!("invalid value in `{}`: {}", dotted(&ptr), e.inner()),
+                )
+            };
             return Checked {
                 spec: None,
                 pointers: doc.pointers,

@@ -327,6 +327,14 @@ fn check_audiences(ctx: &mut Ctx, i: usize, a: &Authorizer) {
                  which the chart renders through Helm's `tpl`",
             )
             .with_help("write the audience exactly as the tokens' `aud` claim says it");
+        } else if aud.contains([',', '"']) {
+            ctx.report(
+                Code::Oauth2ProxyUnsafeValue,
+                &format!("/authorizers/{i}/audiences/{j}"),
+                "an audience with `,` or `\"`: --oidc-extra-audience is a comma-separated list, so \
+                 oauth2-proxy would split it, or fail to parse it and exit",
+            )
+            .with_help("list each audience as its own entry; audiences cannot contain `,` or `\"`");
         }
     }
 }
