@@ -231,7 +231,7 @@ impl Policy {
 /// Render diagnostics the way rustc does: `error[code]: message`, ` --> file:line:col`,
 /// the source line with a marker, and `= help:` where a fix is known.
 pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String {
-    use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+    use annotate_snippets::{Group, Level, Renderer};
     let renderer = if color {
         Renderer::styled()
     } else {
@@ -246,39 +246,18 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
         let title = level.primary_title(d.message.as_str()).id(d.code.as_str());
         let mut group = match d.span {
             Some(span) => {
-                // Only the lines the annotations cover: rendering stays proportional to
-                // what is shown, not to the file.
-                let first = d
-                    .related
-                    .iter()
-                    .map(|(r, _)| r.line)
-                    .fold(span.line, usize::min);
-                let last_byte = d
-                    .related
-                    .iter()
-                    .map(|(r, _)| r.end)
-                    .fold(span.end, usize::max);
-                let (from, to) = source.line_window(first, last_byte);
-                let shift = |r: std::ops::Range<usize>| {
-                    r.start.clamp(from, to) - from..r.end.clamp(from, to) - from
-                };
-                let mut snippet = Snippet::source(&source.text[from..to])
-                    .line_start(first)
-                    .path(source.name.as_str())
-                    .fold(true)
-                    .annotation(
-                        AnnotationKind::Primary
-                            .span(shift(span.range()))
-                            .label(d.label.as_deref()),
-                    );
-                for (rel, label) in &d.related {
-                    snippet = snippet.annotation(
-                        AnnotationKind::Context
-                            .span(shift(rel.range()))
-                            .label(label.as_str()),
-                    );
+                // Only the lines the annotations cover, so rendering stays proportional to what
+                // is shown, not to the file: related places within a few lines of the primary
+                // one share its snippet, farther ones get a snippet of their own.
+                let near = |r: &Span| r.line + 4 >= span.line && r.line <= span.line + 4;
+                let (close, far): (Vec<&(Span, String)>, Vec<&(Span, String)>) =
+                    d.related.iter().partition(|(r, _)| near(r));
+                let mut group =
+                    title.element(window(source, Some((span, d.label.as_deref())), &close));
+                for rel in far {
+                    group = group.element(window(source, None, &[rel]));
                 }
-                title.element(snippet)
+                group
             }
             None => title.element(annotate_snippets::Origin::path(source.name.as_str())),
         };
@@ -290,6 +269,43 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
         out.push_str("\n\n");
     }
     out
+}
+
+/// A snippet of the lines from the first to the last of its annotations.
+fn window<'a>(
+    source: &'a SourceFile,
+    primary: Option<(Span, Option<&'a str>)>,
+    related: &[&'a (Span, String)],
+) -> annotate_snippets::Snippet<'a, annotate_snippets::Annotation<'a>> {
+    use annotate_snippets::{AnnotationKind, Snippet};
+    let spans = primary
+        .iter()
+        .map(|(s, _)| *s)
+        .chain(related.iter().map(|(r, _)| *r));
+    let first = spans.clone().map(|s| s.line).min().unwrap_or(1);
+    let last_byte = spans.map(|s| s.end).max().unwrap_or(0);
+    let (from, to) = source.line_window(first, last_byte);
+    let shift =
+        |r: std::ops::Range<usize>| r.start.clamp(from, to) - from..r.end.clamp(from, to) - from;
+    let mut snippet = Snippet::source(&source.text[from..to])
+        .line_start(first)
+        .path(source.name.as_str())
+        .fold(true);
+    if let Some((span, label)) = primary {
+        snippet = snippet.annotation(
+            AnnotationKind::Primary
+                .span(shift(span.range()))
+                .label(label),
+        );
+    }
+    for (rel, label) in related {
+        snippet = snippet.annotation(
+            AnnotationKind::Context
+                .span(shift(rel.range()))
+                .label(label.as_str()),
+        );
+    }
+    snippet
 }
 
 /// A one-line summary such as `2 errors, 1 warning`.
