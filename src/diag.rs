@@ -250,7 +250,7 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
                 // is shown, not to the file: related places within a few lines of the primary
                 // one share its snippet, farther ones get a snippet of their own.
                 let near = |r: &Span| r.line + 4 >= span.line && r.line <= span.line + 4;
-                let (close, far): (Vec<&(Span, String)>, Vec<&(Span, String)>) =
+                let (close, far): (Vec<&Related>, Vec<&Related>) =
                     d.related.iter().partition(|(r, _)| near(r));
                 let mut group =
                     title.element(window(source, Some((span, d.label.as_deref())), &close));
@@ -271,11 +271,14 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
     out
 }
 
+/// A related place: span and label.
+type Related = (Span, String);
+
 /// A snippet of the lines from the first to the last of its annotations.
 fn window<'a>(
     source: &'a SourceFile,
     primary: Option<(Span, Option<&'a str>)>,
-    related: &[&'a (Span, String)],
+    related: &[&'a Related],
 ) -> annotate_snippets::Snippet<'a, annotate_snippets::Annotation<'a>> {
     use annotate_snippets::{AnnotationKind, Snippet};
     let spans = primary
