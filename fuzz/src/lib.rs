@@ -60,48 +60,17 @@ fn screen_known_bugs() -> bool {
     *S.get_or_init(|| std::env::var_os("KEXPOSE_FUZZ_ALL").is_none())
 }
 
-/// Bugs reported to the lead (docs/robustness.md), recognised from the input.
-///
-/// 1. An alias in mapping-key position panics the loader (`value position`, src/yaml.rs).
-fn hits_known_bug(bytes: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return false;
-    };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // (is a mapping, expecting a key)
-    let mut stack: Vec<(bool, bool)> = Vec::new();
-    let mut parser = saphyr_parser::Parser::new_from_str(text);
-    let after_value = |stack: &mut Vec<(bool, bool)>| {
-        if let Some((true, expecting_key)) = stack.last_mut() {
-            *expecting_key = !*expecting_key;
-        }
-    };
-    while let Some(Ok((event, _))) = parser.next() {
-        use saphyr_parser::Event;
-        match event {
-            Event::Alias(_) => {
-                if matches!(stack.last(), Some((true, true))) {
-                    return true;
-                }
-                after_value(&mut stack);
-            }
-            Event::Scalar(..) => after_value(&mut stack),
-            Event::MappingStart(..) => stack.push((true, true)),
-            Event::SequenceStart(..) => stack.push((false, false)),
-            Event::MappingEnd | Event::SequenceEnd => {
-                stack.pop();
-                after_value(&mut stack);
-            }
-            _ => {}
-        }
-    }
+/// Bugs reported but not fixed yet, recognised from the input, so that a long run keeps
+/// looking for new ones. Empty now: the three screened during the first runs (an alias in key
+/// position, a line break in `chartVersion`, multi-byte text before an unprintable character)
+/// were fixed in 9197897. Add a reported bug here as `|| recognise(bytes)`.
+fn hits_known_bug(_bytes: &[u8]) -> bool {
     false
 }
 
-/// 2. `chartVersion` is written unescaped into a comment of the Helm values: a line break in
-///    it breaks the file (`output-schema`).
-fn known_output_bug(spec_text: &str, message: &str) -> bool {
-    message.contains("helm-values.yaml.j2") && spec_text.contains("chartVersion")
+/// The same for inputs recognised by the diagnostic they produce.
+fn known_output_bug(_spec_text: &str, _message: &str) -> bool {
+    false
 }
 
 // ------------------------------------------------------------------------------------------
