@@ -9,6 +9,7 @@
 pub mod check;
 pub mod diag;
 pub mod diff;
+pub mod par;
 pub mod plan;
 pub mod render;
 pub mod source;
@@ -97,6 +98,7 @@ pub fn compile_for(
     policy: &Policy,
     target: &Target,
 ) -> Compilation {
+    render::schemas::prepare_in_background();
     let checked = check::check(&source);
     let mut diagnostics = policy.apply(checked.diagnostics);
     let failed = diagnostics.iter().any(Diagnostic::is_error);

@@ -38,7 +38,15 @@ pub struct SourceFile {
     pub text: String,
     /// Byte offset of the start of every line.
     line_starts: Vec<usize>,
+    /// Byte offset of every `CHAR_STEP`-th character; empty when the text is ASCII (then
+    /// character and byte offsets are the same). Makes position conversions O(1), not
+    /// O(column): a long flow line must not make loading quadratic.
+    char_marks: Vec<usize>,
+    ascii: bool,
 }
+
+/// Distance, in characters, between two entries of `SourceFile::char_marks`.
+const CHAR_STEP: usize = 64;
 
 impl SourceFile {
     /// Wrap a text; a leading UTF-8 byte-order mark is dropped (kubectl accepts it too).
@@ -64,11 +72,42 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        let ascii = text.is_ascii();
+        let char_marks = if ascii {
+            Vec::new()
+        } else {
+            text.char_indices()
+                .step_by(CHAR_STEP)
+                .map(|(i, _)| i)
+                .collect()
+        };
         SourceFile {
             name: name.into(),
             text,
             line_starts,
+            char_marks,
+            ascii,
         }
+    }
+
+    /// Byte offset of the character with index `ci` (the text's length when there is none).
+    fn byte_of_char(&self, ci: usize) -> usize {
+        if self.ascii {
+            return ci.min(self.text.len());
+        }
+        let Some(&mark) = self.char_marks.get(ci / CHAR_STEP) else {
+            return self.text.len();
+        };
+        mark + byte_offset_of_char(&self.text[mark..], ci % CHAR_STEP)
+    }
+
+    /// Character index of a byte offset (on a character boundary).
+    fn char_of_byte(&self, at: usize) -> usize {
+        if self.ascii {
+            return at;
+        }
+        let k = self.char_marks.partition_point(|&m| m <= at).max(1) - 1;
+        k * CHAR_STEP + self.text[self.char_marks[k]..at].chars().count()
     }
 
     /// The span of a byte range: line and column computed from the text.
@@ -80,7 +119,7 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let line_start = self.line_starts[line_idx];
-        let col = self.text[line_start..start].chars().count() + 1;
+        let col = self.char_of_byte(start) - self.char_of_byte(line_start) + 1;
         Span {
             start,
             end,
@@ -93,9 +132,13 @@ impl SourceFile {
     pub fn span_at_line_col(&self, line: usize, col: usize, len_chars: usize) -> Span {
         let line_idx = line.saturating_sub(1).min(self.line_starts.len() - 1);
         let line_start = self.line_starts[line_idx];
-        let rest = &self.text[line_start..];
-        let start = line_start + byte_offset_of_char(rest, col.saturating_sub(1));
-        let end = start + byte_offset_of_char(&self.text[start..], len_chars);
+        let start_char = self.char_of_byte(line_start) + col.saturating_sub(1);
+        let start = self.byte_of_char(start_char);
+        let end = if start == self.text.len() {
+            start
+        } else {
+            self.byte_of_char(start_char + len_chars)
+        };
         Span {
             start,
             end,
@@ -147,6 +190,41 @@ mod tests {
         assert_eq!(f.slice(s), "2");
         let t = f.span_at_line_col(2, 5, 1);
         assert_eq!(t, s);
+    }
+
+    /// The O(1) conversions agree with counting characters from the line start, on text with
+    /// multi-byte characters on long lines (across many `CHAR_STEP` marks) and on short ones.
+    #[test]
+    fn conversions_match_counting() {
+        let long: String = (0..500)
+            .map(|i| if i % 7 == 0 { "é€😀" } else { "ab" })
+            .collect();
+        let text = format!("x: ä\n{long}\n\nz: {long}\n");
+        for t in [text.as_str(), "a: 1\nbb: 22\n"] {
+            let f = SourceFile::new("x.yaml", t);
+            let lines: Vec<usize> = std::iter::once(0)
+                .chain(t.match_indices('\n').map(|(i, _)| i + 1))
+                .collect();
+            for (start, _) in t.char_indices().chain([(t.len(), ' ')]) {
+                let line = lines.partition_point(|&l| l <= start);
+                let ls = lines[line - 1];
+                let col = t[ls..start].chars().count() + 1;
+                let s = f.span(start, start);
+                assert_eq!((s.line, s.col), (line, col), "{start}");
+                for len in [0, 1, 3, 70] {
+                    let end = start
+                        + t[start..]
+                            .char_indices()
+                            .nth(len)
+                            .map_or(t.len() - start, |(i, _)| i);
+                    let got = f.span_at_line_col(line, col, len);
+                    assert_eq!((got.start, got.end), (start, end), "{start} {len}");
+                }
+            }
+            // Past the end of a line (parser positions at a line end) and of the text.
+            let last = f.span_at_line_col(lines.len() + 5, 1000, 2);
+            assert_eq!((last.start, last.end), (t.len(), t.len()));
+        }
     }
 
     #[test]

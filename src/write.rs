@@ -207,8 +207,9 @@ pub fn compare(out: &Path, outputs: &Outputs) -> Result<Report, String> {
 fn plan_changes(out: &Path, outputs: &Outputs, existing: Option<&Existing>) -> Report {
     let mut changes = Vec::new();
     for (path, text) in outputs {
-        let change = match fs::read(out.join(path)) {
-            Ok(old) if existing.is_some_and(|e| e.generated.contains(path)) => {
+        let generated_before = existing.is_some_and(|e| e.generated.contains(path));
+        let change = match generated_before.then(|| fs::read(out.join(path))) {
+            Some(Ok(old)) => {
                 if old == text.as_bytes() {
                     Change::Unchanged
                 } else {
@@ -380,10 +381,16 @@ fn stage(
             }
         }
     }
+    // Outputs come sorted by path, so files of one directory are consecutive: create each
+    // directory once, not once per file.
+    let mut made: Option<PathBuf> = None;
     for (rel, text) in outputs {
         let to = tmp.join(rel);
-        if let Some(dir) = to.parent() {
+        if let Some(dir) = to.parent()
+            && made.as_deref() != Some(dir)
+        {
             fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+            made = Some(dir.to_path_buf());
         }
         fs::write(&to, text).map_err(|e| io(&to, e))?;
     }

@@ -14,6 +14,7 @@ use crate::source::{SourceFile, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Largest accepted input, in bytes.
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
@@ -32,23 +33,59 @@ pub struct Loc {
 }
 
 /// JSON pointer (RFC 6901) → spans.
-#[derive(Debug, Clone, Default)]
+///
+/// Built on first use: only diagnostics look locations up, so a spec without findings never
+/// pays for a table entry (a `String` key) per node. The first lookup parses the source once
+/// more, recording every node's spans.
+#[derive(Clone, Default)]
 pub struct PointerTable {
-    map: HashMap<String, Loc>,
+    map: OnceLock<HashMap<String, Loc>>,
+    /// The source to build the map from (name, text); `None` when the map is given.
+    source: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for PointerTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PointerTable")
+            .field("built", &self.map.get().map(HashMap::len))
+            .finish_non_exhaustive()
+    }
 }
 
 impl PointerTable {
+    /// A table built from `src` when first used.
+    fn deferred(src: &SourceFile) -> Self {
+        PointerTable {
+            map: OnceLock::new(),
+            source: Some((src.name.clone(), src.text.clone())),
+        }
+    }
+
+    fn map(&self) -> &HashMap<String, Loc> {
+        self.map.get_or_init(|| {
+            let Some((name, text)) = &self.source else {
+                return HashMap::new();
+            };
+            let src = SourceFile::new(name.as_str(), text.as_str());
+            let mut loader = Loader::new(&src, true);
+            // The source parsed once already, so this parse succeeds the same way.
+            let _ = loader.run();
+            loader.pointers
+        })
+    }
+
     /// The spans of exactly this pointer.
     pub fn get(&self, pointer: &str) -> Option<Loc> {
-        self.map.get(pointer).copied()
+        self.map().get(pointer).copied()
     }
 
     /// The spans of this pointer, or of its nearest ancestor that has spans
     /// (nodes expanded from an alias point at the alias).
     pub fn nearest(&self, pointer: &str) -> Option<Loc> {
+        let map = self.map();
         let mut p = pointer;
         loop {
-            if let Some(loc) = self.map.get(p) {
+            if let Some(loc) = map.get(p) {
                 return Some(*loc);
             }
             match p.rfind('/') {
@@ -70,12 +107,12 @@ impl PointerTable {
 
     /// Number of located nodes.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.map().len()
     }
 
     /// True when nothing is located.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map().is_empty()
     }
 }
 
@@ -184,30 +221,49 @@ struct Done {
     anchor: usize,
 }
 
-/// Parse one YAML document. `track` records the pointer table (off for re-parsing
-/// rendered output, where nothing needs locating).
+/// Parse one YAML document. With `track`, the document comes with its pointer table (built
+/// when first used); without, its table is empty (for re-parsing rendered output, where
+/// nothing needs locating).
 pub fn parse(src: &SourceFile, track: bool) -> Result<Document, Vec<Diagnostic>> {
-    let mut loader = Loader {
-        src,
-        track,
-        pointers: HashMap::new(),
-        anchors: HashMap::new(),
-        alias_nodes: 0,
-        diags: Vec::new(),
-    };
+    let mut loader = Loader::new(src, false);
     let root = loader.run();
     match root {
         Some(value) if loader.diags.is_empty() => Ok(Document {
             value,
-            pointers: PointerTable {
-                map: loader.pointers,
+            pointers: if track {
+                PointerTable::deferred(src)
+            } else {
+                PointerTable::default()
             },
         }),
+        _ if track
+            && loader
+                .diags
+                .iter()
+                .any(|d| d.code == Code::YamlDuplicateKey) =>
+        {
+            // A duplicate key names the first occurrence too, which needs the table: parse
+            // once more, recording it.
+            let mut loader = Loader::new(src, true);
+            let _ = loader.run();
+            Err(loader.diags)
+        }
         _ => Err(loader.diags),
     }
 }
 
-impl Loader<'_> {
+impl<'a> Loader<'a> {
+    fn new(src: &'a SourceFile, track: bool) -> Self {
+        Loader {
+            src,
+            track,
+            pointers: HashMap::new(),
+            anchors: HashMap::new(),
+            alias_nodes: 0,
+            diags: Vec::new(),
+        }
+    }
+
     fn span(&self, s: saphyr_parser::Span) -> Span {
         let len = s.end.index().saturating_sub(s.start.index());
         self.src
@@ -425,9 +481,9 @@ impl Loader<'_> {
                             ..
                         } => (Value::Object(map), nodes, start, anchor, pointer, key),
                     };
-                    let end = span.end.max(start.end);
-                    let whole = self.src.span(start.start, end);
                     if self.track {
+                        let end = span.end.max(start.end);
+                        let whole = self.src.span(start.start, end);
                         // First wins: a duplicate key's value is dropped, so is its location.
                         self.pointers
                             .entry(pointer)
@@ -724,7 +780,8 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
     Ok(resolve_plain(text))
 }
 
-fn resolve_plain(text: &str) -> Value {
+/// Resolve a plain scalar by the YAML 1.2 core schema (null, bool, int, float, else string).
+pub(crate) fn resolve_plain(text: &str) -> Value {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),

@@ -357,7 +357,6 @@ fn long_line(n: usize) -> String {
 /// to the long lines templates write and kexpose parses back: the kustomization's `resources`
 /// list of 20 000 workloads takes 5 s.
 #[test]
-#[ignore = "kexpose bug: quadratic column computation on long lines (src/source.rs span_at_line_col via src/yaml.rs Loader::span)"]
 fn a_long_line_is_loaded_in_linear_time() {
     let tmp = tempfile::tempdir().expect("temp dir");
     fs::write(tmp.path().join("long.yaml"), long_line(100_000)).expect("write");
@@ -397,7 +396,6 @@ fn many_findings_are_reported_in_linear_time() {
 /// `PathPattern::covers`): 20 000 rules take 3.6 s in a release build, 100 000 rules (5 MB)
 /// over two minutes.
 #[test]
-#[ignore = "kexpose bug: the path-conflict check is quadratic in the rules of a workload (src/check/apirule.rs)"]
 fn many_rules_are_checked_in_reasonable_time() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let rules: String = (0..20_000)

@@ -1,6 +1,6 @@
 //! APIRule v2 rules: the CRD schema and CEL rules, and the api-gateway controller's checks.
 
-use super::paths::{PathError, PathPattern, matches_crd_pattern};
+use super::paths::{CoverIndex, PathError, PathPattern, matches_crd_pattern};
 use super::{Ctx, HelpExt, is_dns_label};
 use crate::diag::Code;
 use crate::plan;
@@ -22,47 +22,48 @@ pub(crate) fn check(ctx: &mut Ctx) {
             .with_help("use the cluster's domain without `*.` or a trailing dot, e.g. c-1a2b3c.kyma.ondemand.com");
     }
     if let Some(gw) = cluster.and_then(|c| c.gateway.as_deref()) {
-        gateway(ctx, "/cluster/gateway", gw, "gateway");
+        gateway(ctx, &|| "/cluster/gateway".into(), gw, "gateway");
     }
     for (i, a) in spec.authorizers.iter().enumerate() {
         if let Some(port) = a.port {
-            port_check(ctx, &format!("/authorizers/{i}/port"), port);
+            port_check(ctx, &|| format!("/authorizers/{i}/port"), port);
         }
     }
     let domain = cluster.and_then(|c| c.domain.as_deref());
     for (w, wl) in spec.workloads.iter().enumerate() {
-        let base = format!("/workloads/{w}");
-        host(ctx, &format!("{base}/host"), &wl.host, domain);
+        // Pointers are formatted only when a finding needs one.
+        let base = || format!("/workloads/{w}");
+        host(ctx, &|| format!("{}/host", base()), &wl.host, domain);
         if let Some(gw) = &wl.gateway {
-            gateway(ctx, &format!("{base}/gateway"), gw, "gateway");
+            gateway(ctx, &|| format!("{}/gateway", base()), gw, "gateway");
         }
         if let Some(gw) = &wl.external_gateway {
             gateway(
                 ctx,
-                &format!("{base}/externalGateway"),
+                &|| format!("{}/externalGateway", base()),
                 gw,
                 "externalGateway",
             );
         }
         if let Some(t) = wl.timeout {
-            timeout(ctx, &format!("{base}/timeout"), t);
+            timeout(ctx, &|| format!("{}/timeout", base()), t);
         }
         if let Some(svc) = &wl.service {
-            port_check(ctx, &format!("{base}/service/port"), svc.port);
+            port_check(ctx, &|| format!("{}/service/port", base()), svc.port);
         }
         if let Some(max_age) = wl.cors.as_ref().and_then(|c| c.max_age)
             && max_age < 1
         {
             ctx.report(
                 Code::ApiruleCorsInvalid,
-                &format!("{base}/cors/maxAge"),
+                &format!("{}/cors/maxAge", base()),
                 format!("`maxAge: {max_age}`: the CRD requires at least 1"),
             );
         }
         if wl.rules.is_empty() {
             ctx.report(
                 Code::ApiruleRulesEmpty,
-                &format!("{base}/rules"),
+                &format!("{}/rules", base()),
                 format!(
                     "workload `{}` has no rules: an APIRule needs at least one",
                     wl.name
@@ -70,10 +71,12 @@ pub(crate) fn check(ctx: &mut Ctx) {
             )
             .with_help("add a rule, or remove the workload");
         }
-        // Per method, the parsed paths of earlier rules (for conflicts).
-        let mut earlier: Vec<(usize, PathPattern, Vec<String>)> = Vec::new();
+        // Per method (index into METHODS), the parsed paths of earlier rules, and each rule's
+        // valid methods (for conflicts).
+        let mut earlier: [Option<CoverIndex>; METHODS.len()] = Default::default();
+        let mut rule_methods: Vec<Vec<String>> = Vec::with_capacity(wl.rules.len());
         for (r, rule) in wl.rules.iter().enumerate() {
-            let rbase = format!("{base}/rules/{r}");
+            let rbase = || format!("/workloads/{w}/rules/{r}");
             access_strategy(
                 ctx,
                 &rbase,
@@ -82,21 +85,25 @@ pub(crate) fn check(ctx: &mut Ctx) {
                 rule.ext_auth.is_some(),
             );
             let methods = methods(ctx, &rbase, &rule.methods);
+            let method_ids: Vec<usize> = methods
+                .iter()
+                .filter_map(|m| METHODS.iter().position(|k| k == m))
+                .collect();
             if let Some(t) = rule.timeout {
-                timeout(ctx, &format!("{rbase}/timeout"), t);
+                timeout(ctx, &|| format!("{}/timeout", rbase()), t);
             }
             if let Some(svc) = &rule.service {
-                port_check(ctx, &format!("{rbase}/service/port"), svc.port);
+                port_check(ctx, &|| format!("{}/service/port", rbase()), svc.port);
             }
             if let Some(jwt) = &rule.jwt {
-                empty_values(ctx, &format!("{rbase}/jwt"), jwt);
+                empty_values(ctx, &|| format!("{}/jwt", rbase()), jwt);
             }
             if let Some(ext) = &rule.ext_auth {
-                empty_values(ctx, &format!("{rbase}/extAuth"), &ext.requirements());
+                empty_values(ctx, &|| format!("{}/extAuth", rbase()), &ext.requirements());
                 if ext.authorizers.is_empty() {
                     ctx.report(
                         Code::ApiruleEmptyValue,
-                        &format!("{rbase}/extAuth/authorizers"),
+                        &format!("{}/extAuth/authorizers", rbase()),
                         "`extAuth.authorizers` is empty",
                     )
                     .with_help("name at least one authorizer");
@@ -106,26 +113,37 @@ pub(crate) fn check(ctx: &mut Ctx) {
                 && !rule.methods.iter().any(|m| m == "OPTIONS")
                 && !rule.methods.is_empty()
             {
-                ctx.report(Code::ApiruleCorsWithoutOptions, &format!("{rbase}/methods"), format!("workload `{}` configures CORS but this rule does not allow OPTIONS: browsers' preflight requests to `{}` fail", wl.name, rule.path))
+                ctx.report(Code::ApiruleCorsWithoutOptions, &format!("{}/methods", rbase()), format!("workload `{}` configures CORS but this rule does not allow OPTIONS: browsers' preflight requests to `{}` fail", wl.name, rule.path))
                     .with_help("add OPTIONS to the methods");
             }
-            let Some(pattern) = path(ctx, &format!("{rbase}/path"), &rule.path) else {
+            rule_methods.push(methods);
+            let methods = &rule_methods[r];
+            let Some(pattern) = path(ctx, &|| format!("{}/path", rbase()), &rule.path) else {
                 continue;
             };
-            // Conflicts: an earlier rule sharing a method whose path covers this one.
-            if let Some((first, method)) = earlier.iter().find_map(|(e, p, ms)| {
-                let shared = methods.iter().find(|m| ms.contains(m))?;
-                p.covers(&pattern).then(|| (*e, shared.clone()))
+            // Conflicts: the earliest earlier rule sharing a method whose path covers this one,
+            // named with the first of this rule's methods that it shares.
+            let first = method_ids
+                .iter()
+                .filter_map(|&m| earlier[m].as_ref()?.earliest_covering(&pattern))
+                .min();
+            if let Some((first, method)) = first.and_then(|e| {
+                let shared = methods.iter().find(|m| rule_methods[e].contains(m))?;
+                Some((e, shared.clone()))
             }) {
-                let first_span = ctx.at(&format!("{base}/rules/{first}/path"));
+                let first_span = ctx.at(&format!("{}/rules/{first}/path", base()));
                 let earlier_path = &wl.rules[first].path;
-                let d = ctx.report(Code::ApirulePathConflict, &format!("{rbase}/path"), format!("`{method} {}` can never match: the earlier rule `{method} {earlier_path}` already matches every request it matches", rule.path));
+                let d = ctx.report(Code::ApirulePathConflict, &format!("{}/path", rbase()), format!("`{method} {}` can never match: the earlier rule `{method} {earlier_path}` already matches every request it matches", rule.path));
                 if let Some(s) = first_span {
                     d.related.push((s, "the earlier rule".into()));
                 }
                 d.with_help("rules are evaluated in order: move this more specific rule above the earlier one");
             }
-            earlier.push((r, pattern, methods));
+            for &m in &method_ids {
+                earlier[m]
+                    .get_or_insert_with(Default::default)
+                    .insert(&pattern, r);
+            }
         }
     }
 }
@@ -141,7 +159,10 @@ fn is_fqdn(s: &str) -> bool {
         })
 }
 
-fn host(ctx: &mut Ctx, ptr: &str, host: &str, domain: Option<&str>) {
+/// A JSON pointer to report at, formatted only when a finding needs it.
+type Ptr<'a> = &'a dyn Fn() -> String;
+
+fn host(ctx: &mut Ctx, ptr: Ptr, host: &str, domain: Option<&str>) {
     let ok = if let Some(rest) = host.strip_prefix("*.") {
         is_fqdn(rest)
     } else if plan::is_short_host(host) {
@@ -151,53 +172,53 @@ fn host(ctx: &mut Ctx, ptr: &str, host: &str, domain: Option<&str>) {
     };
     let full = plan::fqdn(host, domain);
     if !ok {
-        ctx.report(Code::ApiruleHostInvalid, ptr, format!("host `{host}` is not a lowercase RFC 1123 label, a fully qualified domain name, or a `*.` wildcard domain"))
+        ctx.report(Code::ApiruleHostInvalid, &ptr(), format!("host `{host}` is not a lowercase RFC 1123 label, a fully qualified domain name, or a `*.` wildcard domain"))
             .with_help("write e.g. `httpbin`, `httpbin.example.com` or `*.example.com` (lowercase, no scheme, port or path)");
     } else if full.len() > 255 {
         ctx.report(
             Code::ApiruleHostInvalid,
-            ptr,
+            &ptr(),
             format!("host `{full}` is longer than 255 characters"),
         );
     }
 }
 
-fn gateway(ctx: &mut Ctx, ptr: &str, gw: &str, field: &str) {
+fn gateway(ctx: &mut Ctx, ptr: Ptr, gw: &str, field: &str) {
     let ok = gw
         .split_once('/')
         .is_some_and(|(ns, name)| is_dns_label(ns) && is_dns_label(name));
     if !ok {
         ctx.report(
             Code::ApiruleGatewayInvalid,
-            ptr,
+            &ptr(),
             format!("{field} `{gw}` is not in `namespace/name` form"),
         )
         .with_help("write e.g. `kyma-system/kyma-gateway` (both parts lowercase RFC 1123 labels)");
     }
 }
 
-fn timeout(ctx: &mut Ctx, ptr: &str, t: i64) {
+fn timeout(ctx: &mut Ctx, ptr: Ptr, t: i64) {
     if !(1..=3900).contains(&t) {
         ctx.report(
             Code::ApiruleTimeoutRange,
-            ptr,
+            &ptr(),
             format!("timeout {t} is outside 1..3900 seconds"),
         )
         .with_help("APIRule timeouts are whole seconds from 1 to 3900 (65 minutes)");
     }
 }
 
-fn port_check(ctx: &mut Ctx, ptr: &str, port: i64) {
+fn port_check(ctx: &mut Ctx, ptr: Ptr, port: i64) {
     if !(1..=65535).contains(&port) {
         ctx.report(
             Code::PortRange,
-            ptr,
+            &ptr(),
             format!("port {port} is outside 1..65535"),
         );
     }
 }
 
-fn access_strategy(ctx: &mut Ctx, rbase: &str, no_auth: Option<bool>, jwt: bool, ext: bool) {
+fn access_strategy(ctx: &mut Ctx, rbase: Ptr, no_auth: Option<bool>, jwt: bool, ext: bool) {
     let count = usize::from(no_auth == Some(true)) + usize::from(jwt) + usize::from(ext);
     if count == 1 {
         return;
@@ -213,16 +234,16 @@ fn access_strategy(ctx: &mut Ctx, rbase: &str, no_auth: Option<bool>, jwt: bool,
     };
     // Point at what is wrong: `noAuth: false`, the second strategy, or the rule itself.
     let at = if count == 0 && no_auth == Some(false) {
-        ctx.at(&format!("{rbase}/noAuth"))
+        ctx.at(&format!("{}/noAuth", rbase()))
     } else if count > 1 {
         let second = if no_auth == Some(true) && jwt {
             "jwt"
         } else {
             "extAuth"
         };
-        ctx.key(&format!("{rbase}/{second}"))
+        ctx.key(&format!("{}/{second}", rbase()))
     } else {
-        ctx.key(&format!("{rbase}/path"))
+        ctx.key(&format!("{}/path", rbase()))
     };
     ctx.diags.push(
         crate::diag::Diagnostic::new(Code::ApiruleAccessStrategy, at, message)
@@ -231,19 +252,19 @@ fn access_strategy(ctx: &mut Ctx, rbase: &str, no_auth: Option<bool>, jwt: bool,
 }
 
 /// Check methods; returns the valid, distinct ones.
-fn methods(ctx: &mut Ctx, rbase: &str, methods: &[String]) -> Vec<String> {
+fn methods(ctx: &mut Ctx, rbase: Ptr, methods: &[String]) -> Vec<String> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     if methods.is_empty() {
         ctx.report(
             Code::ApiruleMethodsEmpty,
-            &format!("{rbase}/methods"),
+            &format!("{}/methods", rbase()),
             "the rule lists no methods",
         )
         .with_help("list the HTTP methods the rule allows, e.g. `[GET]`");
     }
     for (k, m) in methods.iter().enumerate() {
-        let ptr = format!("{rbase}/methods/{k}");
+        let ptr = || format!("{}/methods/{k}", rbase());
         if !METHODS.contains(&m.as_str()) {
             let upper = m.to_ascii_uppercase();
             let help = if METHODS.contains(&upper.as_str()) {
@@ -253,7 +274,7 @@ fn methods(ctx: &mut Ctx, rbase: &str, methods: &[String]) -> Vec<String> {
             };
             ctx.report(
                 Code::ApiruleMethodInvalid,
-                &ptr,
+                &ptr(),
                 format!("`{m}` is not a method APIRule accepts"),
             )
             .with_help(help);
@@ -262,7 +283,7 @@ fn methods(ctx: &mut Ctx, rbase: &str, methods: &[String]) -> Vec<String> {
         if !seen.insert(m.as_str()) {
             ctx.report(
                 Code::ApiruleMethodDuplicate,
-                &ptr,
+                &ptr(),
                 format!("`{m}` is listed twice"),
             )
             .with_help("remove the duplicate");
@@ -273,9 +294,9 @@ fn methods(ctx: &mut Ctx, rbase: &str, methods: &[String]) -> Vec<String> {
     out
 }
 
-fn path(ctx: &mut Ctx, ptr: &str, path: &str) -> Option<PathPattern> {
+fn path(ctx: &mut Ctx, ptr: Ptr, path: &str) -> Option<PathPattern> {
     if !matches_crd_pattern(path) {
-        ctx.report(Code::ApirulePathInvalid, ptr, format!("path `{path}` does not match the APIRule path pattern"))
+        ctx.report(Code::ApirulePathInvalid, &ptr(), format!("path `{path}` does not match the APIRule path pattern"))
             .with_help("a path starts with `/`; segments use letters, digits and -._~!$&'()+,;=:@ or %XX; `{*}` is one segment, `{**}` one or more, `/*` alone matches everything");
         return None;
     }
@@ -284,7 +305,7 @@ fn path(ctx: &mut Ctx, ptr: &str, path: &str) -> Option<PathPattern> {
         Err(PathError::MultipleDoubleStar { offset }) => {
             ctx.report_at_offset(
                 Code::ApirulePathWildcard,
-                ptr,
+                &ptr(),
                 (offset, 4),
                 format!("path `{path}` has more than one `{{**}}`"),
             )
@@ -294,7 +315,7 @@ fn path(ctx: &mut Ctx, ptr: &str, path: &str) -> Option<PathPattern> {
         Err(PathError::SingleStarAfterDoubleStar { offset }) => {
             ctx.report_at_offset(
                 Code::ApirulePathWildcard,
-                ptr,
+                &ptr(),
                 (offset, 3),
                 format!("path `{path}` has `{{*}}` after `{{**}}`"),
             )
@@ -304,7 +325,7 @@ fn path(ctx: &mut Ctx, ptr: &str, path: &str) -> Option<PathPattern> {
         Err(PathError::Syntax { .. }) => {
             ctx.report(
                 Code::ApirulePathInvalid,
-                ptr,
+                &ptr(),
                 format!("path `{path}` does not match the APIRule path pattern"),
             );
             None
@@ -312,16 +333,16 @@ fn path(ctx: &mut Ctx, ptr: &str, path: &str) -> Option<PathPattern> {
     }
 }
 
-fn empty_values(ctx: &mut Ctx, base: &str, req: &TokenRequirements) {
+fn empty_values(ctx: &mut Ctx, base: Ptr, req: &TokenRequirements) {
     list_values(
         ctx,
-        &format!("{base}/requiredScopes"),
+        &|| format!("{}/requiredScopes", base()),
         req.required_scopes.as_deref(),
         "requiredScopes",
     );
     list_values(
         ctx,
-        &format!("{base}/audiences"),
+        &|| format!("{}/audiences", base()),
         req.audiences.as_deref(),
         "audiences",
     );
@@ -329,7 +350,7 @@ fn empty_values(ctx: &mut Ctx, base: &str, req: &TokenRequirements) {
         if auths.is_empty() {
             ctx.report(
                 Code::ApiruleEmptyValue,
-                &format!("{base}/authorizations"),
+                &format!("{}/authorizations", base()),
                 "`authorizations` is empty",
             )
             .with_help("remove it, or give at least one entry");
@@ -342,20 +363,20 @@ fn empty_values(ctx: &mut Ctx, base: &str, req: &TokenRequirements) {
             },
         ) in auths.iter().enumerate()
         {
-            let abase = format!("{base}/authorizations/{k}");
+            let abase = || format!("{}/authorizations/{k}", base());
             if required_scopes.is_none() && audiences.is_none() {
-                ctx.report(Code::ApiruleEmptyValue, &abase, "an empty authorization: it would allow every valid token")
+                ctx.report(Code::ApiruleEmptyValue, &abase(), "an empty authorization: it would allow every valid token")
                     .with_help("give `requiredScopes` or `audiences`, or drop `authorizations` to accept any valid token");
             }
             list_values(
                 ctx,
-                &format!("{abase}/requiredScopes"),
+                &|| format!("{}/requiredScopes", abase()),
                 required_scopes.as_deref(),
                 "requiredScopes",
             );
             list_values(
                 ctx,
-                &format!("{abase}/audiences"),
+                &|| format!("{}/audiences", abase()),
                 audiences.as_deref(),
                 "audiences",
             );
@@ -363,12 +384,12 @@ fn empty_values(ctx: &mut Ctx, base: &str, req: &TokenRequirements) {
     }
 }
 
-fn list_values(ctx: &mut Ctx, ptr: &str, list: Option<&[String]>, field: &str) {
+fn list_values(ctx: &mut Ctx, ptr: Ptr, list: Option<&[String]>, field: &str) {
     let Some(list) = list else { return };
     if list.is_empty() {
         ctx.report(
             Code::ApiruleEmptyValue,
-            ptr,
+            &ptr(),
             format!("`{field}` is an empty list: the controller rejects it"),
         )
         .with_help(format!("remove `{field}`, or list at least one value"));
@@ -377,7 +398,7 @@ fn list_values(ctx: &mut Ctx, ptr: &str, list: Option<&[String]>, field: &str) {
         if v.trim().is_empty() {
             ctx.report(
                 Code::ApiruleEmptyValue,
-                &format!("{ptr}/{k}"),
+                &format!("{}/{k}", ptr()),
                 format!("an empty value in `{field}`"),
             );
         }

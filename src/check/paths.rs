@@ -321,6 +321,143 @@ impl PathPattern {
     }
 }
 
+/// The earlier patterns of one method, indexed so that "which is the earliest earlier pattern
+/// that covers this one?" does not compare against every earlier pattern (which made the
+/// conflict check quadratic in the rules of a workload).
+///
+/// Patterns sit in a trie over their segments up to their `{**}`; a pattern with a `{**}`
+/// continues in a second trie over its remaining segments, read from the end. A query walks
+/// the trie along the new pattern's segments, taking at each position only the edges whose
+/// segment accepts it (the literal itself and, for a non-empty literal or `{*}`, the `{*}`
+/// edge), and at each `{**}` walks the suffix trie from the new pattern's end, keeping at
+/// least one position for the `{**}` — exactly the alignment [`PathPattern::covers`] checks.
+/// Every trie node is visited at most once per query, so a query costs at most the size of
+/// the trie, and usually the length of the pattern.
+#[derive(Debug, Default)]
+pub struct CoverIndex {
+    nodes: Vec<TrieNode>,
+    /// The first id inserted (an empty pattern is covered by every pattern).
+    first: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+struct TrieNode {
+    literals: std::collections::HashMap<String, usize>,
+    one: Option<usize>,
+    /// The earliest pattern that ends here (in a suffix trie: whose suffix ends here).
+    ends: Option<usize>,
+    /// The suffix trie of the patterns whose `{**}` follows this prefix.
+    many: Option<usize>,
+}
+
+impl CoverIndex {
+    fn node(&mut self) -> usize {
+        self.nodes.push(TrieNode::default());
+        self.nodes.len() - 1
+    }
+
+    fn child(&mut self, at: usize, segment: &Segment) -> usize {
+        let existing = match segment {
+            Segment::Literal(s) => self.nodes[at].literals.get(s).copied(),
+            Segment::One => self.nodes[at].one,
+            Segment::Many => self.nodes[at].many,
+        };
+        if let Some(c) = existing {
+            return c;
+        }
+        let c = self.node();
+        match segment {
+            Segment::Literal(s) => {
+                self.nodes[at].literals.insert(s.clone(), c);
+            }
+            Segment::One => self.nodes[at].one = Some(c),
+            Segment::Many => self.nodes[at].many = Some(c),
+        }
+        c
+    }
+
+    /// Add a pattern under `id`. Ids must grow: the earliest wins.
+    pub fn insert(&mut self, pattern: &PathPattern, id: usize) {
+        self.first.get_or_insert(id);
+        if self.nodes.is_empty() {
+            self.node();
+        }
+        let segments = &pattern.segments;
+        let many = segments.iter().position(|s| *s == Segment::Many);
+        let mut at = 0;
+        for segment in &segments[..many.unwrap_or(segments.len())] {
+            at = self.child(at, segment);
+        }
+        if let Some(m) = many {
+            at = self.child(at, &Segment::Many);
+            for segment in segments[m + 1..].iter().rev() {
+                at = self.child(at, segment);
+            }
+        }
+        self.nodes[at].ends.get_or_insert(id);
+    }
+
+    /// The children of `at` whose segment accepts every value of `slot`.
+    fn accepting(&self, at: usize, slot: Slot<'_>) -> [Option<usize>; 2] {
+        let node = &self.nodes[at];
+        match slot {
+            Slot::Lit(s) => [
+                node.literals.get(s).copied(),
+                node.one.filter(|_| !s.is_empty()),
+            ],
+            Slot::One => [node.one, None],
+            Slot::Any => [None, None],
+        }
+    }
+
+    /// The smallest id of an inserted pattern that covers `pattern`
+    /// (the same answer as checking [`PathPattern::covers`] against each).
+    #[must_use]
+    pub fn earliest_covering(&self, pattern: &PathPattern) -> Option<usize> {
+        if pattern.segments.is_empty() {
+            return self.first;
+        }
+        if self.nodes.is_empty() {
+            return None;
+        }
+        let slots: Vec<Slot<'_>> = pattern.segments.iter().map(slot).collect();
+        let n = slots.len();
+        let mut best: Option<usize> = None;
+        let mut found = |id: Option<usize>| {
+            if let Some(id) = id {
+                best = Some(best.map_or(id, |b: usize| b.min(id)));
+            }
+        };
+        // (node, position) in the prefix trie; (node, slots taken from the end, limit) in
+        // a suffix trie.
+        let mut prefix = vec![(0usize, 0usize)];
+        let mut suffix: Vec<(usize, usize, usize)> = Vec::new();
+        while let Some((at, j)) = prefix.pop() {
+            let node = &self.nodes[at];
+            if j == n {
+                found(node.ends);
+                continue;
+            }
+            if let Some(root) = node.many {
+                // The `{**}` takes at least one position: at most n - j - 1 for the suffix.
+                suffix.push((root, 0, n - j - 1));
+                while let Some((s_at, k, limit)) = suffix.pop() {
+                    found(self.nodes[s_at].ends);
+                    if k < limit {
+                        for c in self.accepting(s_at, slots[n - 1 - k]).into_iter().flatten() {
+                            suffix.push((c, k + 1, limit));
+                        }
+                    }
+                }
+            }
+            for c in self.accepting(at, slots[j]).into_iter().flatten() {
+                prefix.push((c, j + 1));
+            }
+        }
+        best
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -769,6 +906,73 @@ mod tests {
         // sanity: the relation is neither empty nor total
         assert!(covering_pairs > patterns.len());
         assert!(covering_pairs < patterns.len() * patterns.len());
+    }
+
+    /// The index answers exactly like comparing with every earlier pattern, over sequences
+    /// drawn from all short patterns (deterministic pseudo-random order).
+    #[test]
+    fn cover_index_agrees_with_pairwise_covers() {
+        let atoms = [lit(""), lit("a"), lit("b"), Segment::One, Segment::Many];
+        let mut patterns: Vec<PathPattern> = sequences(&atoms, 4)
+            .into_iter()
+            .map(|segments| PathPattern { segments })
+            .filter(|p| PathPattern::parse(&render(p)).is_ok())
+            .collect();
+        patterns.push(p("/*"));
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0;
+        for _ in 0..300 {
+            let len = 1 + (next() % 40) as usize;
+            let seq: Vec<&PathPattern> = (0..len)
+                .map(|_| &patterns[(next() % patterns.len() as u64) as usize])
+                .collect();
+            let mut index = CoverIndex::default();
+            for (i, b) in seq.iter().enumerate() {
+                let naive = seq[..i].iter().position(|a| a.covers(b));
+                assert_eq!(
+                    index.earliest_covering(b),
+                    naive,
+                    "{} after {:?}",
+                    render(b),
+                    seq[..i].iter().map(|a| render(a)).collect::<Vec<_>>()
+                );
+                index.insert(b, i);
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000);
+        // Every pattern against every pattern, one at a time.
+        for a in &patterns {
+            let mut index = CoverIndex::default();
+            index.insert(a, 7);
+            for b in &patterns {
+                assert_eq!(index.earliest_covering(b), a.covers(b).then_some(7));
+            }
+        }
+        let empty = PathPattern { segments: vec![] };
+        let mut index = CoverIndex::default();
+        assert_eq!(index.earliest_covering(&empty), None);
+        index.insert(&p("/a"), 3);
+        assert_eq!(index.earliest_covering(&empty), Some(3));
+    }
+
+    #[test]
+    fn cover_index_is_cheap_for_many_rules() {
+        let mut index = CoverIndex::default();
+        for i in 0..20_000 {
+            let pattern = p(&format!("/r{i}/{{*}}/x"));
+            assert_eq!(index.earliest_covering(&pattern), None);
+            index.insert(&pattern, i);
+        }
+        assert_eq!(index.earliest_covering(&p("/r5/abc/x")), Some(5));
+        index.insert(&p("/{**}/x"), 20_000);
+        assert_eq!(index.earliest_covering(&p("/q/x")), Some(20_000));
     }
 
     /// Independent model of the CRD regex, used to check `matches_crd_pattern`

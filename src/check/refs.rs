@@ -16,9 +16,12 @@ pub(crate) fn check(ctx: &mut Ctx) {
     workloads(ctx);
 }
 
-fn label_check(ctx: &mut Ctx, ptr: &str, value: &str, what: &str) {
+/// A JSON pointer to report at, formatted only when a finding needs it.
+type Ptr<'a> = &'a dyn Fn() -> String;
+
+fn label_check(ctx: &mut Ctx, ptr: Ptr, value: &str, what: &str) {
     if !is_dns_label(value) {
-        ctx.report(Code::NameInvalid, ptr, format!("{what} `{value}` is not a lowercase RFC 1123 label"))
+        ctx.report(Code::NameInvalid, &ptr(), format!("{what} `{value}` is not a lowercase RFC 1123 label"))
             .with_help("use at most 63 characters: lowercase letters, digits and `-`, starting and ending with a letter or digit");
     }
 }
@@ -44,7 +47,7 @@ fn names(ctx: &mut Ctx) {
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (i, name) in names.iter().enumerate() {
             let ptr = format!("/{list}/{i}/name");
-            label_check(ctx, &ptr, name, &format!("{what} name"));
+            label_check(ctx, &|| ptr.clone(), name, &format!("{what} name"));
             if let Some(first) = seen.insert(name, i) {
                 seen.insert(name, first);
                 let first_span = ctx.at(&format!("/{list}/{first}/name"));
@@ -61,19 +64,19 @@ fn names(ctx: &mut Ctx) {
         }
     }
     if let Some(name) = spec.metadata.as_ref().and_then(|m| m.name.as_deref()) {
-        label_check(ctx, "/metadata/name", name, "metadata name");
+        label_check(ctx, &|| "/metadata/name".into(), name, "metadata name");
     }
     let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
     for (i, w) in spec.workloads.iter().enumerate() {
         label_check(
             ctx,
-            &format!("/workloads/{i}/name"),
+            &|| format!("/workloads/{i}/name"),
             &w.name,
             "workload name",
         );
         label_check(
             ctx,
-            &format!("/workloads/{i}/namespace"),
+            &|| format!("/workloads/{i}/namespace"),
             &w.namespace,
             "namespace",
         );
@@ -98,7 +101,7 @@ fn names(ctx: &mut Ctx) {
             if let Some(name) = &svc.name {
                 label_check(
                     ctx,
-                    &format!("/workloads/{i}/service/name"),
+                    &|| format!("/workloads/{i}/service/name"),
                     name,
                     "service name",
                 );
@@ -106,7 +109,7 @@ fn names(ctx: &mut Ctx) {
             if let Some(ns) = &svc.namespace {
                 label_check(
                     ctx,
-                    &format!("/workloads/{i}/service/namespace"),
+                    &|| format!("/workloads/{i}/service/namespace"),
                     ns,
                     "service namespace",
                 );
@@ -116,14 +119,14 @@ fn names(ctx: &mut Ctx) {
             if let Some(svc) = &rule.service {
                 label_check(
                     ctx,
-                    &format!("/workloads/{i}/rules/{r}/service/name"),
+                    &|| format!("/workloads/{i}/rules/{r}/service/name"),
                     &svc.name,
                     "service name",
                 );
                 if let Some(ns) = &svc.namespace {
                     label_check(
                         ctx,
-                        &format!("/workloads/{i}/rules/{r}/service/namespace"),
+                        &|| format!("/workloads/{i}/rules/{r}/service/namespace"),
                         ns,
                         "service namespace",
                     );
@@ -151,7 +154,7 @@ fn authorizers(ctx: &mut Ctx) {
                     ctx.report(Code::NameInvalid, &format!("{base}/name"), format!("authorizer name `{}` is longer than 53 characters, the Helm release name limit", a.name));
                 }
                 if let Some(ns) = &a.namespace {
-                    label_check(ctx, &format!("{base}/namespace"), ns, "namespace");
+                    label_check(ctx, &|| format!("{base}/namespace"), ns, "namespace");
                 }
                 if let Some(v) = &a.chart_version
                     && !is_semver(v)
@@ -331,15 +334,16 @@ fn workloads(ctx: &mut Ctx) {
     let domain = spec.cluster.as_ref().and_then(|c| c.domain.as_deref());
     let mut hosts: HashMap<String, usize> = HashMap::new();
     for (w, wl) in spec.workloads.iter().enumerate() {
-        let base = format!("/workloads/{w}");
+        // Pointers are formatted only when a finding needs one.
+        let base = || format!("/workloads/{w}");
         if plan::is_short_host(&wl.host) && domain.is_none() && !wl.host.is_empty() {
-            ctx.report(Code::HostShortWithoutDomain, &format!("{base}/host"), format!("short host `{}` but no `cluster.domain` to complete it", wl.host))
+            ctx.report(Code::HostShortWithoutDomain, &format!("{}/host", base()), format!("short host `{}` but no `cluster.domain` to complete it", wl.host))
                 .with_help("set `cluster.domain` (the cluster's EXPOSE_DOMAIN, e.g. c-1a2b3c.kyma.ondemand.com) or write the full host");
         }
         let fqdn = plan::fqdn(&wl.host, domain);
         if let Some(first) = hosts.get(&fqdn).copied() {
             let first_span = ctx.at(&format!("/workloads/{first}/host"));
-            let d = ctx.report(Code::HostOccupied, &format!("{base}/host"), format!("host `{fqdn}` is already exposed by workload `{}`: the controller rejects this APIRule as occupied", spec.workloads[first].name));
+            let d = ctx.report(Code::HostOccupied, &format!("{}/host", base()), format!("host `{fqdn}` is already exposed by workload `{}`: the controller rejects this APIRule as occupied", spec.workloads[first].name));
             if let Some(s) = first_span {
                 d.related.push((s, "first exposed here".into()));
             }
@@ -350,17 +354,17 @@ fn workloads(ctx: &mut Ctx) {
         if wl.gateway.is_some() && wl.external_gateway.is_some() {
             ctx.report_key(
                 Code::GatewayConflict,
-                &format!("{base}/externalGateway"),
+                &format!("{}/externalGateway", base()),
                 "both `gateway` and `externalGateway` are set",
             )
             .with_help("an APIRule uses one or the other: remove one");
         }
         for (r, rule) in wl.rules.iter().enumerate() {
-            let rbase = format!("{base}/rules/{r}");
+            let rbase = || format!("/workloads/{w}/rules/{r}");
             if rule.service.is_none() && wl.service.is_none() {
                 ctx.report_key(
                     Code::RuleMissingService,
-                    &format!("{rbase}/path"),
+                    &format!("{}/path", rbase()),
                     format!(
                         "rule `{}` has no service, and workload `{}` has none to default to",
                         rule.path, wl.name
@@ -369,7 +373,7 @@ fn workloads(ctx: &mut Ctx) {
                 .with_help("add `service: {name: ..., port: ...}` to the workload or to this rule");
             }
             if let Some(jwt) = &rule.jwt {
-                requirements(ctx, &format!("{rbase}/jwt"), jwt, true, &[]);
+                requirements(ctx, &|| format!("{}/jwt", rbase()), jwt, true, &[]);
             }
             if let Some(ext) = &rule.ext_auth {
                 let mut authorizer_idps = Vec::new();
@@ -388,7 +392,7 @@ fn workloads(ctx: &mut Ctx) {
                             };
                             ctx.report(
                                 Code::RefUnknownAuthorizer,
-                                &format!("{rbase}/extAuth/authorizers/{k}"),
+                                &format!("{}/extAuth/authorizers/{k}", rbase()),
                                 format!("no authorizer named `{name}`"),
                             )
                             .with_help(help);
@@ -402,7 +406,7 @@ fn workloads(ctx: &mut Ctx) {
                 }
                 requirements(
                     ctx,
-                    &format!("{rbase}/extAuth"),
+                    &|| format!("{}/extAuth", rbase()),
                     &ext.requirements(),
                     false,
                     &authorizer_idps,
@@ -417,7 +421,7 @@ fn workloads(ctx: &mut Ctx) {
 /// controller's rule that one rule's issuers read tokens from one kind of place.
 fn requirements(
     ctx: &mut Ctx,
-    base: &str,
+    base: Ptr,
     req: &TokenRequirements,
     is_jwt: bool,
     fallback: &[String],
@@ -425,7 +429,7 @@ fn requirements(
     if req.identity_provider.is_some() && req.identity_providers.is_some() {
         ctx.report_key(
             Code::RefAmbiguousIdentityProvider,
-            &format!("{base}/identityProviders"),
+            &format!("{}/identityProviders", base()),
             "both `identityProvider` and `identityProviders`",
         )
         .with_help("use `identityProviders: [a, b]` alone");
@@ -439,24 +443,29 @@ fn requirements(
         };
         ctx.report_key(
             Code::JwtShorthandWithAuthorizations,
-            &format!("{base}/{field}"),
+            &format!("{}/{field}", base()),
             format!("`{field}` shorthand together with an `authorizations` list"),
         )
         .with_help(
             "move the shorthand into one entry of `authorizations` (each entry is an alternative)",
         );
     }
-    // Which providers authenticate the token, with the pointer of each reference.
-    let mut named: Vec<(String, String)> = Vec::new();
+    // Which providers authenticate the token, with where each reference is (None:
+    // `identityProvider`, Some(k): `identityProviders[k]`).
+    let mut named: Vec<(String, Option<usize>)> = Vec::new();
     if let Some(p) = &req.identity_provider {
-        named.push((p.clone(), format!("{base}/identityProvider")));
+        named.push((p.clone(), None));
     }
     for (k, p) in req.identity_providers.iter().flatten().enumerate() {
-        named.push((p.clone(), format!("{base}/identityProviders/{k}")));
+        named.push((p.clone(), Some(k)));
     }
-    for (name, ptr) in &named {
+    for (name, at) in &named {
         if ctx.idp(name).is_none() {
-            unknown_idp(ctx, ptr, name);
+            let ptr = match at {
+                None => format!("{}/identityProvider", base()),
+                Some(k) => format!("{}/identityProviders/{k}", base()),
+            };
+            unknown_idp(ctx, &ptr, name);
         }
     }
     let restricted = !named.is_empty() || shorthand || req.authorizations.is_some();
@@ -467,7 +476,7 @@ fn requirements(
             vec![ctx.spec.identity_providers[0].name.clone()]
         } else {
             let n = ctx.spec.identity_providers.len();
-            ctx.report_key(Code::RefAmbiguousIdentityProvider, base, if n == 0 { "a jwt rule but no identity providers are defined".to_string() } else { format!("a jwt rule without `identityProvider`, and the spec defines {n} identity providers") })
+            ctx.report_key(Code::RefAmbiguousIdentityProvider, &base(), if n == 0 { "a jwt rule but no identity providers are defined".to_string() } else { format!("a jwt rule without `identityProvider`, and the spec defines {n} identity providers") })
                 .with_help("add `identityProvider: <name>` (or `identityProviders: [...]`) to the jwt rule");
             return;
         }
@@ -475,7 +484,7 @@ fn requirements(
         let mut f = fallback.to_vec();
         f.dedup();
         if f.is_empty() {
-            ctx.report_key(Code::RestrictionsWithoutIdentityProvider, base, "extAuth restrictions, but no identity provider to authenticate the token: none is named here and the listed authorizers have none")
+            ctx.report_key(Code::RestrictionsWithoutIdentityProvider, &base(), "extAuth restrictions, but no identity provider to authenticate the token: none is named here and the listed authorizers have none")
                 .with_help("add `identityProviders: [<name>]` to this extAuth");
             return;
         }
@@ -495,7 +504,7 @@ fn requirements(
         else {
             continue;
         };
-        if plan::jwks_uri(idp).is_none() {
+        if idp.jwks_uri.is_none() && !plan::is_ias_issuer(&idp.issuer) {
             let already = ctx.diags.iter().any(|d| {
                 d.code == Code::IdentityProviderJwksRequired
                     && d.span == ctx.at(&format!("/identityProviders/{i}/issuer"))
@@ -509,7 +518,7 @@ fn requirements(
         kinds.1 |= idp.from_params.as_ref().is_some_and(|p| !p.is_empty());
     }
     if kinds.0 && kinds.1 {
-        ctx.report_key(Code::IdentityProviderTokenLocation, base, "this rule's identity providers read tokens from headers and from parameters: the api-gateway controller rejects such a mixture")
+        ctx.report_key(Code::IdentityProviderTokenLocation, &base(), "this rule's identity providers read tokens from headers and from parameters: the api-gateway controller rejects such a mixture")
             .with_help("use identity providers that read tokens the same way in one rule");
     }
 }

@@ -14,10 +14,14 @@ struct Compiled {
     validator: jsonschema::Validator,
 }
 
+/// The committed spec schema. Reading it is cheaper than generating it from the types at
+/// every start; a test keeps it equal to the generated one.
+const COMMITTED: &str = include_str!("../../schemas/kexpose.schema.json");
+
 fn compiled() -> &'static Compiled {
     static COMPILED: OnceLock<Compiled> = OnceLock::new();
     COMPILED.get_or_init(|| {
-        let schema = crate::spec::json_schema();
+        let schema: Value = serde_json::from_str(COMMITTED).expect("the committed schema is JSON");
         let validator = jsonschema::validator_for(&schema).expect("the generated schema compiles");
         Compiled { schema, validator }
     })
@@ -27,6 +31,10 @@ fn compiled() -> &'static Compiled {
 pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
     let c = compiled();
     let mut out = Vec::new();
+    // The common case, without collecting error details.
+    if c.validator.is_valid(&doc.value) {
+        return out;
+    }
     for err in c.validator.iter_errors(&doc.value) {
         let ptr = err.instance_path().as_str().to_string();
         let instance = err.instance();
@@ -272,5 +280,18 @@ fn unknown_field_help(key: &str, known: &[String]) -> Option<String> {
                 .join(", ")
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_schema_is_the_generated_one() {
+        let committed: serde_json::Value = serde_json::from_str(super::COMMITTED).unwrap();
+        assert_eq!(
+            serde_json::to_string(&committed).unwrap(),
+            serde_json::to_string(&crate::spec::json_schema()).unwrap(),
+            "schemas/kexpose.schema.json is stale: run `cargo run -- schema > schemas/kexpose.schema.json`"
+        );
     }
 }

@@ -3,7 +3,8 @@
 //! so a spec string can never inject structure), then parsed back, validated against the
 //! output schemas in `schemas/`, and written by the canonical YAML emitter.
 
-mod schemas;
+mod reread;
+pub(crate) mod schemas;
 
 use crate::diag::{Code, Diagnostic};
 use crate::plan::{Plan, ReleaseObjects};
@@ -257,18 +258,18 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
             istio.push(path);
         }
     }
+    // APIRules are independent of each other and the bulk of the work: render them in
+    // parallel, then record the results in spec order.
     let mut apirules = Vec::new();
-    for rule in &plan.apirules {
+    let produced = crate::par::map(&plan.apirules, |rule| {
         let path = format!("apirules/{}/{}.yaml", rule.namespace, rule.name);
         let ctx = context! { rule => J::from(Serde(rule)), labels => labels.clone() };
-        if r.emit(
-            path.clone(),
-            schemas::Kind::ApiRule,
-            "apirule.yaml.j2",
-            ctx,
-            false,
-        )
-        .is_some()
+        let result = r.produce(&path, schemas::Kind::ApiRule, "apirule.yaml.j2", ctx, false);
+        (path, result)
+    });
+    for (path, result) in produced {
+        if r.record(path.clone(), schemas::Kind::ApiRule, result)
+            .is_some()
         {
             apirules.push(path);
         }
@@ -345,11 +346,32 @@ impl Renderer<'_> {
         ctx: J,
         quote: bool,
     ) -> Option<Vec<serde_json::Value>> {
+        let result = self.produce(&path, schema, template, ctx, quote);
+        self.record(path, schema, result)
+    }
+
+    /// Render one file without recording it (safe to run on several threads).
+    fn produce(
+        &self,
+        path: &str,
+        schema: schemas::Kind,
+        template: &str,
+        ctx: J,
+        quote: bool,
+    ) -> Result<Canonical, Box<Diagnostic>> {
         let ctx = context! { header => self.header.clone(), ..ctx };
-        let result = self
-            .templates
+        self.templates
             .render(template, ctx)
-            .and_then(|text| canonical(&path, template, &text, schema, quote));
+            .and_then(|text| canonical(path, template, &text, schema, quote))
+    }
+
+    /// Record a produced file, or its error.
+    fn record(
+        &mut self,
+        path: String,
+        schema: schemas::Kind,
+        result: Result<Canonical, Box<Diagnostic>>,
+    ) -> Option<Vec<serde_json::Value>> {
         match result {
             Ok(c) => {
                 self.files.insert(path.clone(), c.file_text(schema));
@@ -429,29 +451,32 @@ fn canonical(
         values: Vec::new(),
     };
     for doc in docs {
-        let src = SourceFile::new(path, doc);
-        let parsed = crate::yaml::parse(&src, false).map_err(|d| {
-            let first = d
-                .into_iter()
-                .next()
-                .map(|d| {
-                    format!(
-                        "{} at {}",
-                        d.message,
-                        d.span.map(|s| s.to_string()).unwrap_or_default()
-                    )
-                })
-                .unwrap_or_default();
-            fail(format!("the rendered text is not valid YAML: {first}"))
-        })?;
-        schemas::validate(schema, &parsed.value).map_err(fail)?;
-        let mut yaml = crate::yaml::emit(&parsed.value, quote)
+        // The templates' shape is read directly; anything else by the full YAML loader.
+        let value = match reread::parse(doc) {
+            Some(value) => {
+                // In unit tests, every fast read is checked against the full loader.
+                #[cfg(test)]
+                assert_eq!(
+                    serde_json::to_string(&value).unwrap(),
+                    serde_json::to_string(&full_parse(path, doc).unwrap()).unwrap(),
+                    "{path}: the fast reader disagrees with the full loader on\n{doc}"
+                );
+                value
+            }
+            None => {
+                #[cfg(test)]
+                tests::FULL_PARSES.with(|n| n.set(n.get() + 1));
+                full_parse(path, doc).map_err(fail)?
+            }
+        };
+        schemas::validate(schema, &value).map_err(fail)?;
+        let mut yaml = crate::yaml::emit(&value, quote)
             .map_err(|e| fail(format!("cannot write YAML: {e}")))?;
         if !yaml.ends_with('\n') {
             yaml.push('\n');
         }
         out.docs.push(with_key_comments(&yaml, &key_comments(doc)));
-        out.values.push(parsed.value);
+        out.values.push(value);
     }
     Ok(out)
 }
@@ -496,4 +521,61 @@ fn with_key_comments(yaml: &str, comments: &[(String, String)]) -> String {
         out.push_str(line);
     }
     out
+}
+
+/// Parse one rendered document with the full YAML loader.
+fn full_parse(path: &str, doc: &str) -> Result<serde_json::Value, String> {
+    let src = SourceFile::new(path, doc);
+    crate::yaml::parse(&src, false)
+        .map(|d| d.value)
+        .map_err(|d| {
+            let first = d
+                .into_iter()
+                .next()
+                .map(|d| {
+                    format!(
+                        "{} at {}",
+                        d.message,
+                        d.span.map(|s| s.to_string()).unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
+            format!("the rendered text is not valid YAML: {first}")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Rendered documents that needed the full YAML loader, on this thread.
+        pub(super) static FULL_PARSES: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// The built-in templates' output always stays in the subset the fast reader reads, for
+    /// every fixture (so a template change cannot silently make rendering slow again); in
+    /// unit tests `canonical` also checks each fast read against the full loader.
+    #[test]
+    fn builtin_templates_stay_in_the_fast_subset() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let templates = Templates::builtin();
+        let mut cases = 0;
+        for entry in std::fs::read_dir(fixtures).unwrap() {
+            let spec = entry.unwrap().path().join("kexpose.yaml");
+            if !spec.exists() {
+                continue;
+            }
+            let src = crate::read_spec(&spec).unwrap();
+            let checked = crate::check::check(&src);
+            let plan = crate::plan::plan(&checked.spec.unwrap(), "kexpose.yaml");
+            FULL_PARSES.with(|n| n.set(0));
+            let outputs = render(&plan, &templates).unwrap();
+            assert!(outputs.len() >= 4);
+            assert_eq!(FULL_PARSES.with(Cell::get), 0, "{}", spec.display());
+            cases += 1;
+        }
+        assert!(cases >= 3);
+    }
 }

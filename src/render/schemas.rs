@@ -88,6 +88,22 @@ fn validators() -> &'static Vec<(Kind, jsonschema::Validator)> {
     })
 }
 
+/// Compile the output schemas on another thread (once per process), so that the work
+/// overlaps with loading and checking the spec instead of delaying the first render. A
+/// render that needs them before they are ready waits for that thread.
+pub fn prepare_in_background() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    if crate::par::threads() > 1 {
+        STARTED.call_once(|| {
+            let _ = std::thread::Builder::new()
+                .name("kexpose-schemas".into())
+                .spawn(|| {
+                    validators();
+                });
+        });
+    }
+}
+
 /// Validate one object; the error lists every violation with its JSON pointer.
 pub fn validate(kind: Kind, value: &Value) -> Result<(), String> {
     let mut errors = violations(kind, value, "");
@@ -108,6 +124,10 @@ fn violations(kind: Kind, value: &Value, prefix: &str) -> Vec<String> {
         .iter()
         .find(|(k, _)| *k == kind)
         .expect("every kind has a schema");
+    // The common case, valid, without collecting errors.
+    if v.is_valid(value) {
+        return Vec::new();
+    }
     v.iter_errors(value)
         .map(|e| {
             let at = format!("{prefix}{}", e.instance_path().as_str());

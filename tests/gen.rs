@@ -1,0 +1,120 @@
+//! `kexpose-gen` (the benchmark spec generator) writes specs that validate without a warning,
+//! render one APIRule per workload, and depend only on their arguments. The benchmark itself
+//! is `bench/run.sh`, never a test.
+
+mod common;
+use common::*;
+use std::process::Command;
+
+fn gen_spec(args: &[&str]) -> Vec<u8> {
+    let out = Command::new(env!("CARGO_BIN_EXE_kexpose-gen"))
+        .args(args)
+        .output()
+        .expect("kexpose-gen runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn generated_specs_validate_and_render() {
+    for (args, workloads, rules_each) in [
+        (&["0"][..], 0, 0),
+        (&["1"][..], 1, 3),
+        (&["60"][..], 60, 3),
+        (&["4", "--rules", "7"][..], 4, 7),
+    ] {
+        let spec = gen_spec(args);
+        assert_eq!(spec, gen_spec(args), "{args:?}: not deterministic");
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("kexpose.yaml"), &spec).unwrap();
+        let run = kexpose(&["validate", "--strict", "kexpose.yaml"], tmp.path());
+        assert_eq!(run.code, 0, "{args:?}:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains("0 errors, 0 warnings"),
+            "{}",
+            run.stderr
+        );
+
+        let run = kexpose(&["render", "kexpose.yaml", "-o", "out"], tmp.path());
+        assert_eq!(run.code, 0, "{args:?}:\n{}", run.stderr);
+        let tree = read_tree(&tmp.path().join("out"));
+        let apirules: Vec<&String> = tree.keys().filter(|p| p.starts_with("apirules/")).collect();
+        assert_eq!(apirules.len(), workloads, "{args:?}");
+        assert_eq!(tree.keys().filter(|p| p.starts_with("helm/")).count(), 2);
+        let namespaces = workloads.min(50) + 2; // team-NN plus the two authorizer namespaces
+        let ns = String::from_utf8_lossy(&tree["namespaces.yaml"])
+            .matches("kind: Namespace")
+            .count();
+        assert_eq!(ns, namespaces, "{args:?}");
+        for path in apirules {
+            let rule = yaml(&String::from_utf8_lossy(&tree[path]));
+            assert_eq!(
+                rule["spec"]["rules"].as_array().unwrap().len(),
+                rules_each,
+                "{path}"
+            );
+        }
+    }
+}
+
+/// Rendering in parallel (the default for many workloads) writes the same bytes as rendering
+/// on one thread.
+#[test]
+fn parallel_render_is_deterministic() {
+    let spec = gen_spec(&["300"]);
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("kexpose.yaml"), &spec).unwrap();
+    let mut trees = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = format!("out-{threads}");
+        let run = Command::new(env!("CARGO_BIN_EXE_kexpose"))
+            .args(["render", "kexpose.yaml", "-o", &out])
+            .current_dir(tmp.path())
+            .env("KEXPOSE_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        trees.push(read_tree(&tmp.path().join(&out)));
+    }
+    assert_eq!(trees[0].len(), 300 + 5 + 1);
+    assert!(trees[0] == trees[1] && trees[1] == trees[2]);
+}
+
+#[test]
+fn every_access_strategy_occurs() {
+    let spec = String::from_utf8(gen_spec(&["4"])).unwrap();
+    for needle in [
+        "noAuth: true",
+        "jwt:",
+        "extAuth:",
+        "requiredScopes",
+        "audiences",
+        "identityProviders: [ias, partner]",
+    ] {
+        assert!(spec.contains(needle), "missing {needle}");
+    }
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    for args in [
+        &[][..],
+        &["x"][..],
+        &["3", "--rules", "0"][..],
+        &["1", "2"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kexpose-gen"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
