@@ -95,6 +95,8 @@ codes! {
     ApirulePathInvalid = "apirule-path-invalid", Error, "a path that does not match the APIRule path pattern";
     ApiruleMethodInvalid = "apirule-method-invalid", Error, "an HTTP method APIRule does not accept";
     ApiruleMethodsEmpty = "apirule-methods-empty", Error, "a rule with no methods";
+    ApiruleRulesEmpty = "apirule-rules-empty", Error, "a workload with no rules (an APIRule needs at least one)";
+    ApiruleCorsInvalid = "apirule-cors-invalid", Error, "a CORS policy value the CRD rejects (e.g. `maxAge` below 1)";
     ApiruleMethodDuplicate = "apirule-method-duplicate", Warning, "a method listed twice in one rule";
     ApiruleTimeoutRange = "apirule-timeout-range", Error, "a timeout outside 1..3900 seconds";
     PortRange = "port-range", Error, "a port outside 1..65535";
@@ -107,6 +109,8 @@ codes! {
     Oauth2ProxyIssuerInvalid = "oauth2-proxy-issuer-invalid", Error, "an issuer oauth2-proxy would reject: not https, or with a trailing slash, path, query or fragment";
     Oauth2ProxyUnknownFlag = "oauth2-proxy-unknown-flag", Error, "an `extraArgs` key that is not an oauth2-proxy 7.15.3 flag (the process exits)";
     Oauth2ProxyOwnedFlag = "oauth2-proxy-owned-flag", Error, "an `extraArgs` flag that the chart or the credentials Secret sets";
+    Oauth2ProxyFlagValue = "oauth2-proxy-flag-value", Error, "an integer or duration flag with a value oauth2-proxy cannot parse (the process exits)";
+    Oauth2ProxyAudienceMismatch = "oauth2-proxy-audience-mismatch", Warning, "a restriction requires an audience that the oauth2-proxy authorizer (with `clientId` set) does not accept: 401";
     Oauth2ProxyBoolFlag = "oauth2-proxy-bool-flag", Error, "a boolean flag with a value other than \"true\" or \"false\"";
     Oauth2ProxyUnsafeValue = "oauth2-proxy-unsafe-value", Error, "an `extraArgs` value with `{{` (the chart runs values through tpl) or a line break";
     Oauth2ProxyUpstream = "oauth2-proxy-upstream", Error, "`upstream` other than static://200 (Envoy's ext_authz allows only 200)";
@@ -227,7 +231,7 @@ impl Policy {
 /// Render diagnostics the way rustc does: `error[code]: message`, ` --> file:line:col`,
 /// the source line with a marker, and `= help:` where a fix is known.
 pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String {
-    use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+    use annotate_snippets::{Group, Level, Renderer};
     let renderer = if color {
         Renderer::styled()
     } else {
@@ -242,22 +246,18 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
         let title = level.primary_title(d.message.as_str()).id(d.code.as_str());
         let mut group = match d.span {
             Some(span) => {
-                let mut snippet = Snippet::source(source.text.as_str())
-                    .path(source.name.as_str())
-                    .fold(true)
-                    .annotation(
-                        AnnotationKind::Primary
-                            .span(span.range())
-                            .label(d.label.as_deref()),
-                    );
-                for (rel, label) in &d.related {
-                    snippet = snippet.annotation(
-                        AnnotationKind::Context
-                            .span(rel.range())
-                            .label(label.as_str()),
-                    );
+                // Only the lines the annotations cover, so rendering stays proportional to what
+                // is shown, not to the file: related places within a few lines of the primary
+                // one share its snippet, farther ones get a snippet of their own.
+                let near = |r: &Span| r.line + 4 >= span.line && r.line <= span.line + 4;
+                let (close, far): (Vec<&Related>, Vec<&Related>) =
+                    d.related.iter().partition(|(r, _)| near(r));
+                let mut group =
+                    title.element(window(source, Some((span, d.label.as_deref())), &close));
+                for rel in far {
+                    group = group.element(window(source, None, &[rel]));
                 }
-                title.element(snippet)
+                group
             }
             None => title.element(annotate_snippets::Origin::path(source.name.as_str())),
         };
@@ -269,6 +269,46 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
         out.push_str("\n\n");
     }
     out
+}
+
+/// A related place: span and label.
+type Related = (Span, String);
+
+/// A snippet of the lines from the first to the last of its annotations.
+fn window<'a>(
+    source: &'a SourceFile,
+    primary: Option<(Span, Option<&'a str>)>,
+    related: &[&'a Related],
+) -> annotate_snippets::Snippet<'a, annotate_snippets::Annotation<'a>> {
+    use annotate_snippets::{AnnotationKind, Snippet};
+    let spans = primary
+        .iter()
+        .map(|(s, _)| *s)
+        .chain(related.iter().map(|(r, _)| *r));
+    let first = spans.clone().map(|s| s.line).min().unwrap_or(1);
+    let last_byte = spans.map(|s| s.end).max().unwrap_or(0);
+    let (from, to) = source.line_window(first, last_byte);
+    let shift =
+        |r: std::ops::Range<usize>| r.start.clamp(from, to) - from..r.end.clamp(from, to) - from;
+    let mut snippet = Snippet::source(&source.text[from..to])
+        .line_start(first)
+        .path(source.name.as_str())
+        .fold(true);
+    if let Some((span, label)) = primary {
+        snippet = snippet.annotation(
+            AnnotationKind::Primary
+                .span(shift(span.range()))
+                .label(label),
+        );
+    }
+    for (rel, label) in related {
+        snippet = snippet.annotation(
+            AnnotationKind::Context
+                .span(shift(rel.range()))
+                .label(label.as_str()),
+        );
+    }
+    snippet
 }
 
 /// A one-line summary such as `2 errors, 1 warning`.

@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod diff;
 pub mod par;
 pub mod plan;
 pub mod render;
@@ -17,6 +18,7 @@ pub mod write;
 pub mod yaml;
 
 use diag::{Diagnostic, Policy};
+pub use plan::{ReleaseObjects, Target};
 use render::{Outputs, Templates};
 use source::SourceFile;
 use std::path::Path;
@@ -35,6 +37,9 @@ pub struct Compilation {
     pub plan: Option<plan::Plan>,
     /// The rendered files, when the spec has no errors.
     pub outputs: Option<Outputs>,
+    /// Every rendered Kubernetes object in apply order (see [`render::Rendered`]), when the
+    /// spec has no errors.
+    pub objects: Option<Vec<String>>,
 }
 
 impl Compilation {
@@ -64,33 +69,44 @@ pub fn read_spec(path: &Path) -> Result<SourceFile, ReadError> {
         )));
     }
     if meta.len() > yaml::MAX_INPUT_BYTES as u64 {
-        let d = yaml::source_from_bytes(&name, vec![0; yaml::MAX_INPUT_BYTES + 1])
-            .expect_err("over the limit");
+        let d = yaml::too_large(&name, meta.len());
         return Err(ReadError::Invalid(SourceFile::new(&name, ""), d));
     }
     let bytes =
         std::fs::read(path).map_err(|e| ReadError::Io(format!("cannot read {name}: {e}")))?;
-    yaml::source_from_bytes(&name, bytes)
-        .map_err(|d| ReadError::Invalid(SourceFile::new(&name, ""), d))
+    yaml::source_from_bytes(&name, bytes).map_err(|(src, d)| ReadError::Invalid(src, d))
 }
 
-/// Check, plan and render one spec. `source_label` names the spec in generated headers
-/// (kexpose uses the file name, so output does not depend on the working directory).
+/// Check, plan and render one spec for the plain output tree. `source_label` names the spec
+/// in generated headers (kexpose uses the file name, so output does not depend on the working
+/// directory).
 pub fn compile(
     source: SourceFile,
     source_label: &str,
     templates: &Templates,
     policy: &Policy,
 ) -> Compilation {
+    compile_for(source, source_label, templates, policy, &Target::default())
+}
+
+/// Check, plan and render one spec for a target (the objects that stand for Helm releases,
+/// the instance label, the annotations the applying GitOps tool needs).
+pub fn compile_for(
+    source: SourceFile,
+    source_label: &str,
+    templates: &Templates,
+    policy: &Policy,
+    target: &Target,
+) -> Compilation {
     render::schemas::prepare_in_background();
     let checked = check::check(&source);
     let mut diagnostics = policy.apply(checked.diagnostics);
     let failed = diagnostics.iter().any(Diagnostic::is_error);
-    let (plan, outputs) = match checked.spec {
+    let (plan, rendered) = match checked.spec {
         Some(spec) if !failed => {
-            let plan = plan::plan(&spec, source_label);
-            match render::render(&plan, templates) {
-                Ok(outputs) => (Some(plan), Some(outputs)),
+            let plan = plan::plan_for(&spec, source_label, target);
+            match render::render_all(&plan, templates) {
+                Ok(rendered) => (Some(plan), Some(rendered)),
                 Err(errors) => {
                     diagnostics.extend(errors);
                     (Some(plan), None)
@@ -99,10 +115,15 @@ pub fn compile(
         }
         _ => (None, None),
     };
+    let (outputs, objects) = match rendered {
+        Some(r) => (Some(r.files), Some(r.objects)),
+        None => (None, None),
+    };
     Compilation {
         source,
         diagnostics,
         plan,
         outputs,
+        objects,
     }
 }

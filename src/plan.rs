@@ -134,6 +134,145 @@ pub fn credentials_secret(a: &Authorizer) -> String {
         .unwrap_or_else(|| format!("{}-credentials", a.name))
 }
 
+/// The Helm repository of the oauth2-proxy chart.
+pub const OAUTH2_PROXY_CHART_REPO: &str = "https://oauth2-proxy.github.io/manifests";
+/// The chart's name in that repository.
+pub const OAUTH2_PROXY_CHART: &str = "oauth2-proxy";
+/// The Argo CD sync options of the partial Istio object: a partial object needs server-side
+/// apply and no client-side validation, and pruning or deleting the Istio CR would uninstall
+/// Istio.
+pub const ARGOCD_ISTIO_SYNC_OPTIONS: &str =
+    "ServerSideApply=true,Validate=false,Prune=false,Delete=false";
+/// The default namespace of Argo CD Applications.
+pub const DEFAULT_ARGOCD_NAMESPACE: &str = "argocd";
+
+/// How each oauth2-proxy Helm release is represented as a Kubernetes object (Helm values
+/// alone are not a manifest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReleaseObjects {
+    /// Only the values file (`helm/<name>/values.yaml`); you run `helm` yourself.
+    #[default]
+    None,
+    /// An Argo CD `Application` per release.
+    Argocd,
+    /// A Flux `HelmRepository` and `HelmRelease` per release.
+    Flux,
+}
+
+/// Where the output goes and what the GitOps tool applying it needs. The default target is
+/// the plain output tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The objects that stand for the Helm releases.
+    pub release_objects: ReleaseObjects,
+    /// The namespace of Argo CD Applications.
+    pub argocd_namespace: String,
+    /// The value of the label `app.kubernetes.io/instance` on every emitted object.
+    pub instance: Option<String>,
+    /// The objects are printed as one stream for Argo CD (the config-management plugin):
+    /// the partial Istio object gets Argo CD's sync options whatever `release_objects` is.
+    pub stream: bool,
+}
+
+impl Default for Target {
+    fn default() -> Self {
+        Target {
+            release_objects: ReleaseObjects::None,
+            argocd_namespace: DEFAULT_ARGOCD_NAMESPACE.to_string(),
+            instance: None,
+            stream: false,
+        }
+    }
+}
+
+/// Is this a valid Kubernetes label value (at most 63 characters, alphanumerics with `-`,
+/// `_` and `.` inside)? The empty value is refused here: a label kexpose sets means something.
+pub fn is_label_value(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Is this a lowercase RFC 1123 label (a namespace name)?
+pub fn is_rfc1123_label(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
+/// What the GitOps integrations add, resolved from the [`Target`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GitOps {
+    /// Which objects stand for the Helm releases.
+    #[serde(rename = "releaseObjects")]
+    pub release_objects: ReleaseObjects,
+    /// Namespace of Argo CD Applications.
+    #[serde(rename = "argocdNamespace")]
+    pub argocd_namespace: String,
+    /// The oauth2-proxy chart repository.
+    #[serde(rename = "chartRepo")]
+    pub chart_repo: String,
+    /// The chart's name.
+    pub chart: String,
+    /// Labels of the partial Istio object (only the instance label: the Istio CR belongs to
+    /// Kyma, not to kexpose).
+    #[serde(rename = "istioLabels")]
+    pub istio_labels: IndexMap<String, String>,
+    /// Annotations of the partial Istio object for the tool that applies it.
+    #[serde(rename = "istioAnnotations")]
+    pub istio_annotations: IndexMap<String, String>,
+}
+
+impl GitOps {
+    fn resolve(target: &Target) -> Self {
+        let mut istio_labels = IndexMap::new();
+        if let Some(instance) = &target.instance {
+            istio_labels.insert(INSTANCE_LABEL.to_string(), instance.clone());
+        }
+        let mut istio_annotations = IndexMap::new();
+        if target.stream || target.release_objects == ReleaseObjects::Argocd {
+            istio_annotations.insert(
+                "argocd.argoproj.io/sync-options".to_string(),
+                ARGOCD_ISTIO_SYNC_OPTIONS.to_string(),
+            );
+        }
+        if target.release_objects == ReleaseObjects::Flux {
+            // Flux's documented way to patch an object it does not own: never garbage
+            // collect it, and apply without removing the fields other managers set.
+            istio_annotations.insert(
+                "kustomize.toolkit.fluxcd.io/prune".to_string(),
+                "Disabled".to_string(),
+            );
+            istio_annotations.insert(
+                "kustomize.toolkit.fluxcd.io/ssa".to_string(),
+                "Merge".to_string(),
+            );
+        }
+        GitOps {
+            release_objects: target.release_objects,
+            argocd_namespace: target.argocd_namespace.clone(),
+            chart_repo: OAUTH2_PROXY_CHART_REPO.to_string(),
+            chart: OAUTH2_PROXY_CHART.to_string(),
+            istio_labels,
+            istio_annotations,
+        }
+    }
+}
+
+/// The label that names the GitOps application (Argo CD's tracking label).
+pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+
 /// Everything to emit, resolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -149,6 +288,8 @@ pub struct Plan {
     pub releases: Vec<HelmRelease>,
     /// APIRules, in spec order.
     pub apirules: Vec<ApiRule>,
+    /// What the GitOps target adds.
+    pub gitops: GitOps,
 }
 
 /// One `spec.config.authorizers` entry of the Istio CR.
@@ -262,8 +403,14 @@ pub struct Restrictions {
     pub authorizations: Vec<serde_json::Value>,
 }
 
-/// Resolve a checked spec (one without errors) into a plan. `source` names the spec file.
+/// Resolve a checked spec (one without errors) into a plan for the plain output tree.
+/// `source` names the spec file.
 pub fn plan(spec: &Spec, source: &str) -> Plan {
+    plan_for(spec, source, &Target::default())
+}
+
+/// Resolve a checked spec (one without errors) into a plan for a target.
+pub fn plan_for(spec: &Spec, source: &str, target: &Target) -> Plan {
     let cluster = spec.cluster.clone().unwrap_or_default();
     let domain = cluster.domain.as_deref();
     let default_gateway = cluster
@@ -277,6 +424,9 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
     );
     if let Some(name) = spec.metadata.as_ref().and_then(|m| m.name.clone()) {
         labels.insert("app.kubernetes.io/part-of".to_string(), name);
+    }
+    if let Some(instance) = &target.instance {
+        labels.insert(INSTANCE_LABEL.to_string(), instance.clone());
     }
     let idp = |name: &str| spec.identity_providers.iter().find(|p| p.name == name);
 
@@ -349,6 +499,7 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
         authorizers,
         releases,
         apirules,
+        gitops: GitOps::resolve(target),
     }
 }
 
@@ -387,6 +538,25 @@ fn prune(v: &mut serde_json::Value) {
     }
 }
 
+/// An APIRule `service`: name, namespace (when given), port, external (when given).
+fn service_json(
+    name: String,
+    namespace: Option<&String>,
+    port: i64,
+    external: Option<bool>,
+) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert("name".into(), name.into());
+    if let Some(ns) = namespace {
+        m.insert("namespace".into(), ns.clone().into());
+    }
+    m.insert("port".into(), port.into());
+    if let Some(e) = external {
+        m.insert("external".into(), e.into());
+    }
+    serde_json::Value::Object(m)
+}
+
 fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).expect("spec types are JSON")
 }
@@ -398,19 +568,8 @@ fn apirule(spec: &Spec, w: &Workload, domain: Option<&str>, default_gateway: &st
         .as_ref()
         .filter(|_| !every_rule_has_service)
         .map(|s| {
-            let mut m = serde_json::Map::new();
-            m.insert(
-                "name".into(),
-                s.name.clone().unwrap_or_else(|| w.name.clone()).into(),
-            );
-            if let Some(ns) = &s.namespace {
-                m.insert("namespace".into(), ns.clone().into());
-            }
-            m.insert("port".into(), s.port.into());
-            if let Some(e) = s.external {
-                m.insert("external".into(), e.into());
-            }
-            serde_json::Value::Object(m)
+            let name = s.name.clone().unwrap_or_else(|| w.name.clone());
+            service_json(name, s.namespace.as_ref(), s.port, s.external)
         });
     ApiRule {
         name: w.name.clone(),
@@ -463,18 +622,10 @@ fn rule(spec: &Spec, r: &Rule) -> ApiRuleRule {
         path: r.path.clone(),
         methods: r.methods.clone(),
         access,
-        service: r.service.as_ref().map(|s| {
-            let mut m = serde_json::Map::new();
-            m.insert("name".into(), s.name.clone().into());
-            if let Some(ns) = &s.namespace {
-                m.insert("namespace".into(), ns.clone().into());
-            }
-            m.insert("port".into(), s.port.into());
-            if let Some(e) = s.external {
-                m.insert("external".into(), e.into());
-            }
-            serde_json::Value::Object(m)
-        }),
+        service: r
+            .service
+            .as_ref()
+            .map(|s| service_json(s.name.clone(), s.namespace.as_ref(), s.port, s.external)),
         timeout: r.timeout,
         request: r.request.as_ref().map(to_json),
     }

@@ -55,6 +55,20 @@ impl SourceFile {
         if text.starts_with('\u{feff}') {
             text.drain(..'\u{feff}'.len_utf8());
         }
+        // YAML also ends lines with a lone CR (old Mac files): make it a LF, so that lines
+        // here are the parser's lines.
+        if text.contains('\r') {
+            let mut fixed = String::with_capacity(text.len());
+            let mut chars = text.chars().peekable();
+            while let Some(c) = chars.next() {
+                fixed.push(if c == '\r' && chars.peek() != Some(&'\n') {
+                    '\n'
+                } else {
+                    c
+                });
+            }
+            text = fixed;
+        }
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -131,6 +145,18 @@ impl SourceFile {
             line: line_idx + 1,
             col: col.max(1),
         }
+    }
+
+    /// Byte range from the start of 1-based line `first_line` to the end of the line holding
+    /// byte `last_byte` (without its line break).
+    pub fn line_window(&self, first_line: usize, last_byte: usize) -> (usize, usize) {
+        let idx = first_line.saturating_sub(1).min(self.line_starts.len() - 1);
+        let from = self.line_starts[idx];
+        let last_byte = self.clamp(last_byte.max(from));
+        let to = self.text[last_byte..]
+            .find('\n')
+            .map_or(self.text.len(), |i| last_byte + i);
+        (from, to)
     }
 
     /// The text of a span.

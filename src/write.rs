@@ -76,18 +76,9 @@ fn read_existing(out: &Path) -> Result<Option<Existing>, String> {
     if !meta.is_dir() {
         return Err(format!("{} exists and is not a directory", out.display()));
     }
-    let manifest_path = out.join(MANIFEST);
-    let (generated, has_manifest) = match fs::read_to_string(&manifest_path) {
-        Ok(text) => (
-            text.lines()
-                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-                .map(str::to_string)
-                .collect(),
-            true,
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (BTreeSet::new(), false),
-        Err(e) => return Err(format!("cannot read {}: {e}", manifest_path.display())),
-    };
+    let manifest = read_manifest(out)?;
+    let has_manifest = manifest.is_some();
+    let generated = manifest.unwrap_or_default();
     let mut user_files = Vec::new();
     walk(out, out, &mut |rel, _| {
         if rel != MANIFEST && !generated.contains(rel) {
@@ -100,6 +91,82 @@ fn read_existing(out: &Path) -> Result<Option<Existing>, String> {
         user_files,
         has_manifest,
     }))
+}
+
+/// The files OUT's manifest lists as generated (`None` without a manifest). Every entry must be
+/// a plain relative path inside OUT, and the manifest itself a regular file: a tampered
+/// manifest never makes kexpose read or replace anything outside OUT.
+pub fn read_manifest(out: &Path) -> Result<Option<BTreeSet<String>>, String> {
+    let path = out.join(MANIFEST);
+    match fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Ok(m) if !m.is_file() => {
+            return Err(format!("{} is not a regular file", path.display()));
+        }
+        Ok(_) => {}
+    }
+    let text =
+        fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut set = BTreeSet::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        if !is_safe_relative(line) {
+            return Err(format!(
+                "{} lists `{line}`, which is not a path inside the directory; fix or delete the manifest",
+                path.display()
+            ));
+        }
+        set.insert(line.to_string());
+    }
+    Ok(Some(set))
+}
+
+/// A relative path without `..`, `.` or empty components.
+fn is_safe_relative(p: &str) -> bool {
+    !p.starts_with('/')
+        && !p.contains('\\')
+        && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+/// Refuse to write through anything that is not a plain directory or file in OUT: a symbolic
+/// link on the way to an output (it could point out of OUT), a directory where a file goes, a
+/// file where a directory goes.
+fn check_paths(out: &Path, outputs: &Outputs) -> Result<(), String> {
+    for path in outputs.keys() {
+        let parts: Vec<&str> = path.split('/').collect();
+        for i in 1..=parts.len() {
+            let p = out.join(parts[..i].join("/"));
+            let meta = match fs::symlink_metadata(&p) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => return Err(format!("cannot read {}: {e}", p.display())),
+            };
+            let last = i == parts.len();
+            if meta.file_type().is_symlink() {
+                return Err(format!(
+                    "{} is a symbolic link where kexpose writes {}; kexpose never writes through links: remove it",
+                    p.display(),
+                    if last { "a file" } else { "a directory" }
+                ));
+            }
+            if last && meta.is_dir() {
+                return Err(format!(
+                    "{} is a directory where kexpose writes a file; move it away",
+                    p.display()
+                ));
+            }
+            if !last && !meta.is_dir() {
+                return Err(format!(
+                    "{} is a file where kexpose needs a directory; move it away",
+                    p.display()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Visit every non-directory entry below `dir` (symlinks are reported, never followed).
@@ -131,6 +198,9 @@ fn walk(root: &Path, dir: &Path, f: &mut dyn FnMut(&str, &Path)) -> Result<(), S
 /// Compare outputs with what OUT holds, without writing.
 pub fn compare(out: &Path, outputs: &Outputs) -> Result<Report, String> {
     let existing = read_existing(out)?;
+    if existing.is_some() {
+        check_paths(out, outputs)?;
+    }
     Ok(plan_changes(out, outputs, existing.as_ref()))
 }
 
@@ -166,7 +236,11 @@ fn plan_changes(out: &Path, outputs: &Outputs, existing: Option<&Existing>) -> R
 
 /// Write outputs into OUT, all-or-nothing.
 pub fn write(out: &Path, outputs: &Outputs) -> Result<Report, String> {
+    let _lock = lock(out)?;
     let existing = read_existing(out)?;
+    if existing.is_some() {
+        check_paths(out, outputs)?;
+    }
     if let Some(e) = &existing {
         let clash: Vec<&String> = e
             .user_files
@@ -233,6 +307,36 @@ pub fn write(out: &Path, outputs: &Outputs) -> Result<Report, String> {
         return Err(format!("cannot create {}: {e}", out.display()));
     }
     Ok(report)
+}
+
+/// Hold an exclusive lock for writing OUT: a lock file beside it (`.<name>.kexpose-lock`,
+/// left in place; the lock is released when the process ends, even by a crash).
+fn lock(out: &Path) -> Result<fs::File, String> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let base = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let path = parent.join(format!(".{base}.kexpose-lock"));
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open lock file {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(format!(
+            "another kexpose is writing {} right now (it holds {}); try again when it has finished",
+            out.display(),
+            path.display()
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+    }
 }
 
 fn manifest_text(outputs: &Outputs) -> String {

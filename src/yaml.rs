@@ -134,19 +134,16 @@ pub struct Document {
     pub pointers: PointerTable,
 }
 
-/// Read raw bytes as a spec source: UTF-8 and the size limit are checked here.
-pub fn source_from_bytes(name: &str, bytes: Vec<u8>) -> Result<SourceFile, Box<Diagnostic>> {
+/// Read raw bytes as a spec source: UTF-8 and the size limit are checked here. A rejected
+/// input comes back with a source the diagnostic can point into.
+pub fn source_from_bytes(
+    name: &str,
+    bytes: Vec<u8>,
+) -> Result<SourceFile, (SourceFile, Box<Diagnostic>)> {
     if bytes.len() > MAX_INPUT_BYTES {
-        return Err(Box::new(
-            Diagnostic::new(
-                Code::InputTooLarge,
-                None,
-                format!(
-                    "`{name}` is {} bytes; the limit is {MAX_INPUT_BYTES} bytes",
-                    bytes.len()
-                ),
-            )
-            .help("split the spec into several files, one per team or cluster"),
+        return Err((
+            SourceFile::new(name, ""),
+            too_large(name, bytes.len() as u64),
         ));
     }
     match String::from_utf8(bytes) {
@@ -154,22 +151,36 @@ pub fn source_from_bytes(name: &str, bytes: Vec<u8>) -> Result<SourceFile, Box<D
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let bytes = e.into_bytes();
-            // Locate the bad byte within the valid prefix's text.
-            let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
-            let mut text = prefix;
-            text.push('\u{fffd}');
+            // Show the text up to the end of the line with the bad byte, lossily decoded.
+            let line_end = bytes[valid..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(bytes.len(), |i| valid + i);
+            let text = String::from_utf8_lossy(&bytes[..line_end]).into_owned();
             let src = SourceFile::new(name, text);
-            let span = src.span(valid, valid + '\u{fffd}'.len_utf8());
-            Err(Box::new(
-                Diagnostic::new(
-                    Code::InputNotUtf8,
-                    Some(span),
-                    format!("invalid UTF-8 at byte {valid}"),
-                )
-                .help("save the file as UTF-8"),
-            ))
+            let prefix_len = String::from_utf8_lossy(&bytes[..valid]).len();
+            let span = src.span(prefix_len, prefix_len + '\u{fffd}'.len_utf8());
+            let d = Diagnostic::new(
+                Code::InputNotUtf8,
+                Some(span),
+                format!("invalid UTF-8 at byte {valid}"),
+            )
+            .help("save the file as UTF-8");
+            Err((src, Box::new(d)))
         }
     }
+}
+
+/// The diagnostic for an input over [`MAX_INPUT_BYTES`].
+pub fn too_large(name: &str, size: u64) -> Box<Diagnostic> {
+    Box::new(
+        Diagnostic::new(
+            Code::InputTooLarge,
+            None,
+            format!("`{name}` is {size} bytes; the limit is {MAX_INPUT_BYTES} bytes"),
+        )
+        .help("split the spec into several files, one per team or cluster"),
+    )
 }
 
 enum Frame {
@@ -280,20 +291,22 @@ impl<'a> Loader<'a> {
                     let span = self.src.span_at_line_col(m.line(), m.col() + 1, 1);
                     let info = e.info().to_string();
                     if info.contains("recursion limit") {
-                        return self.fatal(
-                            Code::YamlTooDeep,
-                            span,
-                            format!("nesting deeper than the YAML parser allows ({info})"),
+                        // The parser's scanner looks far ahead in flow collections and gives up
+                        // at its own limit (256) before kexpose sees level 64: point where
+                        // kexpose's limit is crossed.
+                        let at =
+                            too_deep_flow(&self.src.text).map_or(span, |i| self.src.span(i, i + 1));
+                        self.diags.push(
+                            Diagnostic::new(
+                                Code::YamlTooDeep,
+                                Some(at),
+                                format!("nesting deeper than {MAX_DEPTH} levels"),
+                            )
+                            .help("a kexpose spec never needs more than a few levels"),
                         );
+                        return None;
                     }
-                    self.diags.push(
-                        Diagnostic::new(
-                            Code::YamlSyntax,
-                            Some(span),
-                            format!("YAML syntax: {info}"),
-                        )
-                        .help(syntax_help(&info)),
-                    );
+                    self.diags.push(syntax_error(self.src, span, &info));
                     return None;
                 }
             };
@@ -331,6 +344,17 @@ impl<'a> Loader<'a> {
                 }
                 Event::DocumentEnd => continue,
                 Event::Alias(id) => {
+                    if let Some(Frame::Map { pending: None, .. }) = stack.last() {
+                        self.diags.push(
+                            Diagnostic::new(
+                                Code::YamlComplexKey,
+                                Some(span),
+                                "an alias as a mapping key is not supported",
+                            )
+                            .help("write the key out"),
+                        );
+                        return None;
+                    }
                     let Some((value, nodes)) = self.anchors.get(&id).cloned() else {
                         return self.fatal(Code::YamlSyntax, span, "unknown alias".into());
                     };
@@ -460,7 +484,10 @@ impl<'a> Loader<'a> {
                     if self.track {
                         let end = span.end.max(start.end);
                         let whole = self.src.span(start.start, end);
-                        self.pointers.insert(pointer, Loc { key, value: whole });
+                        // First wins: a duplicate key's value is dropped, so is its location.
+                        self.pointers
+                            .entry(pointer)
+                            .or_insert(Loc { key, value: whole });
                     }
                     if anchor != 0 {
                         self.anchors.insert(anchor, (value.clone(), nodes));
@@ -533,7 +560,9 @@ impl<'a> Loader<'a> {
         if let Some(span) = span {
             let (pointer, key) = self.child_pointer(stack);
             if self.track {
-                self.pointers.insert(pointer, Loc { key, value: span });
+                self.pointers
+                    .entry(pointer)
+                    .or_insert(Loc { key, value: span });
             }
         }
         match stack.last_mut() {
@@ -580,6 +609,132 @@ impl<'a> Loader<'a> {
         }
         true
     }
+}
+
+/// A syntax error, pointed at what most likely causes it: the tab itself for tab errors, the
+/// opening bracket of an unclosed flow collection (the parser only notices lines later).
+fn syntax_error(src: &SourceFile, span: Span, info: &str) -> Diagnostic {
+    let line_start = src.text[..span.start.min(src.text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = &src.text[line_start..];
+    let line = &line[..line.find('\n').unwrap_or(line.len())];
+    // A tab the parser complains about, or one just before where it gave up.
+    let tab_before = line[..(span.start - line_start).min(line.len())]
+        .rfind('\t')
+        .filter(|i| !line[..*i].contains(['"', '\'']));
+    let tab = if info.contains("tab") {
+        tab_before.or_else(|| line.find('\t'))
+    } else {
+        tab_before
+    };
+    if let Some(i) = tab {
+        let at = src.span(line_start + i, line_start + i + 1);
+        return Diagnostic::new(
+            Code::YamlSyntax,
+            Some(at),
+            "a tab character where YAML needs spaces",
+        )
+        .label("tab")
+        .help(syntax_help(info));
+    }
+    if let Some(open) = unclosed_bracket(&src.text[..span.start.min(src.text.len())]) {
+        let at = src.span(open, open + 1);
+        if at.line < span.line {
+            let bracket = &src.text[open..open + 1];
+            let close = if bracket == "[" { "]" } else { "}" };
+            return Diagnostic::new(
+                Code::YamlSyntax,
+                Some(at),
+                format!("`{bracket}` is never closed"),
+            )
+            .label(format!("opened here; the parser noticed at {span}: {info}"))
+            .help(format!("add the closing `{close}`"));
+        }
+    }
+    Diagnostic::new(Code::YamlSyntax, Some(span), format!("YAML syntax: {info}"))
+        .help(syntax_help(info))
+}
+
+/// Byte offset of the flow bracket at which block levels (estimated from indentation) plus
+/// flow levels first exceed [`MAX_DEPTH`].
+fn too_deep_flow(text: &str) -> Option<usize> {
+    let mut indents: Vec<usize> = Vec::new();
+    let mut depth = 0usize;
+    let mut line_start = true;
+    let mut block = 1usize;
+    let mut in_quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        if line_start && depth == 0 {
+            let rest = &text[i..];
+            let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+            let indent = line.len() - line.trim_start_matches(' ').len();
+            if !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+                while indents.last().is_some_and(|t| *t >= indent) {
+                    indents.pop();
+                }
+                block = indents.len() + 1;
+                indents.push(indent);
+            }
+        }
+        line_start = c == '\n';
+        match (in_quote, c) {
+            (Some(q), c) if c == q => in_quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => in_quote = Some(c),
+            (None, '[' | '{') => {
+                depth += 1;
+                if block + depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Byte offset of the innermost flow bracket still open at the end of `text` (quotes and
+/// comments skipped).
+fn unclosed_bracket(text: &str) -> Option<usize> {
+    let mut stack = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    let mut prev = '\n';
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '#' if prev.is_whitespace() => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+                prev = '\n';
+                continue;
+            }
+            '"' | '\'' if !prev.is_alphanumeric() => {
+                let quote = c;
+                let mut escaped = false;
+                for (_, c) in chars.by_ref() {
+                    if quote == '"' && c == '\\' && !escaped {
+                        escaped = true;
+                        continue;
+                    }
+                    if c == quote && !escaped {
+                        break;
+                    }
+                    escaped = false;
+                }
+            }
+            '[' | '{' => stack.push(i),
+            ']' | '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    stack.pop()
 }
 
 fn syntax_help(info: &str) -> String {
@@ -640,13 +795,10 @@ pub(crate) fn resolve_plain(text: &str) -> Value {
         if let Ok(i) = text.parse::<i64>() {
             return Value::Number(i.into());
         }
-        if let Ok(u) = text.trim_start_matches('+').parse::<u64>() {
-            return Value::Number(u.into());
-        }
-        // Too large for an integer: keep it a float, as other YAML 1.2 readers do.
-        if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
-            return Value::Number(n);
-        }
+        // Too large for a 64-bit integer: saturate, so that range checks report it where it
+        // is written (no kexpose field takes numbers anywhere near this size).
+        let negative = text.starts_with('-');
+        return Value::Number(if negative { i64::MIN } else { i64::MAX }.into());
     }
     if let Some(hex) = text.strip_prefix("0x")
         && !hex.is_empty()
@@ -693,6 +845,28 @@ fn is_core_float(s: &str) -> bool {
         !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
     });
     mantissa_ok && exp_ok
+}
+
+/// Split a multi-document text (as kexpose writes it) at `---` lines; documents with nothing
+/// but comments and blank lines are dropped.
+pub fn split_documents(text: &str) -> Vec<&str> {
+    let mut docs: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            docs.push(&text[start..offset]);
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    docs.push(&text[start..]);
+    docs.into_iter()
+        .filter(|d| {
+            d.lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        })
+        .collect()
 }
 
 /// Write a value as canonical YAML: block style, 2-space indent, YAML-1.1-safe quoting,

@@ -55,14 +55,14 @@ pub(crate) fn check(ctx: &mut Ctx) {
             && max_age < 1
         {
             ctx.report(
-                Code::ApiruleTimeoutRange,
+                Code::ApiruleCorsInvalid,
                 &format!("{}/cors/maxAge", base()),
                 format!("`maxAge: {max_age}`: the CRD requires at least 1"),
             );
         }
         if wl.rules.is_empty() {
             ctx.report(
-                Code::ApiruleMethodsEmpty,
+                Code::ApiruleRulesEmpty,
                 &format!("{}/rules", base()),
                 format!(
                     "workload `{}` has no rules: an APIRule needs at least one",
@@ -232,12 +232,23 @@ fn access_strategy(ctx: &mut Ctx, rbase: Ptr, no_auth: Option<bool>, jwt: bool, 
     } else {
         "the rule has more than one access strategy".to_string()
     };
-    ctx.report_key(
-        Code::ApiruleAccessStrategy,
-        &format!("{}/path", rbase()),
-        message,
-    )
-    .with_help("give exactly one of `noAuth: true`, `jwt`, `extAuth`");
+    // Point at what is wrong: `noAuth: false`, the second strategy, or the rule itself.
+    let at = if count == 0 && no_auth == Some(false) {
+        ctx.at(&format!("{}/noAuth", rbase()))
+    } else if count > 1 {
+        let second = if no_auth == Some(true) && jwt {
+            "jwt"
+        } else {
+            "extAuth"
+        };
+        ctx.key(&format!("{}/{second}", rbase()))
+    } else {
+        ctx.key(&format!("{}/path", rbase()))
+    };
+    ctx.diags.push(
+        crate::diag::Diagnostic::new(Code::ApiruleAccessStrategy, at, message)
+            .help("give exactly one of `noAuth: true`, `jwt`, `extAuth`"),
+    );
 }
 
 /// Check methods; returns the valid, distinct ones.
@@ -291,19 +302,21 @@ fn path(ctx: &mut Ctx, ptr: Ptr, path: &str) -> Option<PathPattern> {
     }
     match PathPattern::parse(path) {
         Ok(p) => Some(p),
-        Err(PathError::MultipleDoubleStar { .. }) => {
-            ctx.report(
+        Err(PathError::MultipleDoubleStar { offset }) => {
+            ctx.report_at_offset(
                 Code::ApirulePathWildcard,
                 &ptr(),
+                (offset, 4),
                 format!("path `{path}` has more than one `{{**}}`"),
             )
             .with_help("the controller allows one `{**}` per path");
             None
         }
-        Err(PathError::SingleStarAfterDoubleStar { .. }) => {
-            ctx.report(
+        Err(PathError::SingleStarAfterDoubleStar { offset }) => {
+            ctx.report_at_offset(
                 Code::ApirulePathWildcard,
                 &ptr(),
+                (offset, 3),
                 format!("path `{path}` has `{{*}}` after `{{**}}`"),
             )
             .with_help("the controller requires `{**}` to be the last wildcard");

@@ -54,15 +54,42 @@ pub fn check(src: &SourceFile) -> Checked {
             diagnostics,
         };
     }
-    let spec: Spec = match serde_json::from_value(doc.value) {
+    let spec: Spec = match serde_path_to_error::deserialize(&doc.value) {
         Ok(spec) => spec,
         Err(e) => {
-            // The schema is generated from the same types, so this means a gap between them.
-            let d = Diagnostic::new(
-                Code::SchemaType,
-                None,
-                format!("the spec does not fit the spec types: {e}"),
-            );
+            // What JSON Schema accepts but the types do not: a float with an integral value
+            // (`8000.0`, `1e3`) where an integer belongs.
+            let ptr: String = e
+                .path()
+                .iter()
+                .map(|seg| match seg {
+                    serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
+                    serde_path_to_error::Segment::Map { key } => {
+                        format!("/{}", crate::yaml::escape_token(key))
+                    }
+                    _ => String::new(),
+                })
+                .collect();
+            let span = doc.pointers.value_span(&ptr);
+            let shown = span.map(|s| src.slice(s).to_string()).unwrap_or_default();
+            let is_float = doc
+                .value
+                .pointer(&ptr)
+                .is_some_and(serde_json::Value::is_f64);
+            let d = if is_float {
+                Diagnostic::new(
+                    Code::SchemaType,
+                    span,
+                    format!("expected an integer, found `{shown}` in `{}`", dotted(&ptr)),
+                )
+                .help("write a whole number without a decimal point or exponent")
+            } else {
+                Diagnostic::new(
+                    Code::SchemaType,
+                    span,
+                    format!("invalid value in `{}`: {}", dotted(&ptr), e.inner()),
+                )
+            };
             return Checked {
                 spec: None,
                 pointers: doc.pointers,
@@ -71,6 +98,7 @@ pub fn check(src: &SourceFile) -> Checked {
         }
     };
     let mut ctx = Ctx {
+        src,
         spec: &spec,
         ptrs: &doc.pointers,
         diags: Vec::new(),
@@ -94,6 +122,7 @@ fn sort(diags: &mut [Diagnostic]) {
 
 /// What every rule module works with: the typed spec, the pointer table, the findings.
 pub(crate) struct Ctx<'a> {
+    pub src: &'a SourceFile,
     pub spec: &'a Spec,
     pub ptrs: &'a PointerTable,
     pub diags: Vec<Diagnostic>,
@@ -125,6 +154,28 @@ impl Ctx<'_> {
         message: impl Into<String>,
     ) -> &mut Diagnostic {
         let span = self.key(ptr);
+        self.diags.push(Diagnostic::new(code, span, message));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    /// Record a finding on part of a one-line string value: `(offset, len)` in the string.
+    pub fn report_at_offset(
+        &mut self,
+        code: Code,
+        ptr: &str,
+        (offset, len): (usize, usize),
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let span = self.at(ptr).map(|s| {
+            let text = self.src.slice(s);
+            let quote = usize::from(text.starts_with(['"', '\'']));
+            let start = s.start + quote + offset;
+            if start + len <= s.end && !text.contains('\n') {
+                self.src.span(start, start + len)
+            } else {
+                s
+            }
+        });
         self.diags.push(Diagnostic::new(code, span, message));
         self.diags.last_mut().expect("just pushed")
     }
@@ -173,4 +224,20 @@ pub fn is_dns_label(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }

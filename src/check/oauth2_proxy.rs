@@ -9,6 +9,7 @@
 //!
 //! `extraArgs` values may hold secrets: no message ever quotes one, only its key.
 
+use super::edit_distance;
 use super::oauth2_proxy_flags::{FLAGS, FlagKind, lookup};
 use super::{Ctx, HelpExt};
 use crate::diag::Code;
@@ -44,7 +45,60 @@ static WHITELIST_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(\*\.|\.)?[A-Za-z0-9.-]+(:(\*|[0-9]{1,5}))?$").expect("valid regex")
 });
 
+/// An extAuth restriction through an oauth2-proxy authorizer that knows its `clientId` and
+/// requires an audience oauth2-proxy itself does not accept: oauth2-proxy answers 401 to tokens
+/// that carry only that audience, before the restriction is ever evaluated.
+fn check_restriction_audiences(ctx: &mut Ctx) {
+    let spec = ctx.spec;
+    for (w, wl) in spec.workloads.iter().enumerate() {
+        for (r, rule) in wl.rules.iter().enumerate() {
+            let Some(ext) = &rule.ext_auth else { continue };
+            let req = ext.requirements();
+            let mut required: Vec<(String, &String)> = Vec::new();
+            for (k, a) in req.audiences.iter().flatten().enumerate() {
+                required.push((format!("/workloads/{w}/rules/{r}/extAuth/audiences/{k}"), a));
+            }
+            for (n, auth) in req.authorizations.iter().flatten().enumerate() {
+                for (k, a) in auth.audiences.iter().flatten().enumerate() {
+                    required.push((
+                        format!(
+                            "/workloads/{w}/rules/{r}/extAuth/authorizations/{n}/audiences/{k}"
+                        ),
+                        a,
+                    ));
+                }
+            }
+            for name in &ext.authorizers {
+                let Some(authorizer) = spec.authorizers.iter().find(|a| &a.name == name) else {
+                    continue;
+                };
+                let Some(client_id) = authorizer
+                    .client_id
+                    .as_ref()
+                    .filter(|_| authorizer.kind == AuthorizerType::Oauth2Proxy)
+                else {
+                    continue;
+                };
+                let accepted: Vec<&String> = std::iter::once(client_id)
+                    .chain(authorizer.audiences.iter().flatten())
+                    .collect();
+                for (ptr, aud) in &required {
+                    if !accepted.contains(aud) {
+                        ctx.report(
+                            Code::Oauth2ProxyAudienceMismatch,
+                            ptr,
+                            format!("audience `{aud}` is required here, but oauth2-proxy `{name}` accepts only tokens for {}: it answers 401 first", accepted.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")),
+                        )
+                        .with_help(format!("add `{aud}` to the `audiences` of authorizer `{name}`"));
+                    }
+                }
+            }
+        }
+    }
+}
+
 pub(crate) fn check(ctx: &mut Ctx) {
+    check_restriction_audiences(ctx);
     let mut issuers_seen = HashSet::new();
     for (i, a) in ctx.spec.authorizers.iter().enumerate() {
         if let Some(t) = &a.timeout {
@@ -241,6 +295,22 @@ fn check_extra_args(ctx: &mut Ctx, i: usize, a: &Authorizer) {
                 )
                 .with_help(format!("write `{key}: \"true\"` or `{key}: \"false\"`"));
             }
+            Some(FlagKind::Int) if value.trim().parse::<i64>().is_err() => {
+                ctx.report(
+                    Code::Oauth2ProxyFlagValue,
+                    &ptr,
+                    format!("`{key}` takes an integer: oauth2-proxy exits at start when it cannot parse the value"),
+                )
+                .with_help(format!("write a whole number, e.g. `{key}: \"3\"`"));
+            }
+            Some(FlagKind::Duration) if parse_go_duration(&value).is_none() => {
+                ctx.report(
+                    Code::Oauth2ProxyFlagValue,
+                    &ptr,
+                    format!("`{key}` takes a duration: oauth2-proxy exits at start when it cannot parse the value"),
+                )
+                .with_help(format!("write a Go duration, e.g. `{key}: \"168h\"` or `\"30m\"`"));
+            }
             Some(_) => {}
         }
     }
@@ -257,6 +327,14 @@ fn check_audiences(ctx: &mut Ctx, i: usize, a: &Authorizer) {
                  which the chart renders through Helm's `tpl`",
             )
             .with_help("write the audience exactly as the tokens' `aud` claim says it");
+        } else if aud.contains([',', '"']) {
+            ctx.report(
+                Code::Oauth2ProxyUnsafeValue,
+                &format!("/authorizers/{i}/audiences/{j}"),
+                "an audience with `,` or `\"`: --oidc-extra-audience is a comma-separated list, so \
+                 oauth2-proxy would split it, or fail to parse it and exit",
+            )
+            .with_help("list each audience as its own entry; audiences cannot contain `,` or `\"`");
         }
     }
 }
@@ -309,7 +387,10 @@ fn report_unknown_flag(ctx: &mut Ctx, ptr: &str, key: &str) {
     ctx.report_key(
         Code::Oauth2ProxyUnknownFlag,
         ptr,
-        format!("oauth2-proxy exits at start: unknown flag --{name}"),
+        format!(
+            "oauth2-proxy exits at start: unknown flag --{}",
+            name.trim_start_matches('-')
+        ),
     )
     .with_help(help);
 }
@@ -327,21 +408,6 @@ fn did_you_mean(name: &str) -> Option<&'static str> {
         .filter(|(d, _)| *d <= limit)
         .min()
         .map(|(_, f)| f)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,7 +514,14 @@ fn check_whitelist(ctx: &mut Ctx, i: usize, a: &Authorizer, value: &str, user_se
             ),
         )
         .with_help("each entry is `domain`, `.domain` or `*.domain`, optionally with `:port` or `:*`, separated by commas without spaces");
-    } else {
+    } else if ctx
+        .spec
+        .cluster
+        .as_ref()
+        .and_then(|c| c.domain.as_deref())
+        .is_none_or(str::is_empty)
+    {
+        // (An invalid `cluster.domain` is reported where it is written.)
         ctx.report(
             Code::Oauth2ProxyWhitelistDomain,
             &arg_ptr(i, a, "whitelist-domain"),

@@ -156,6 +156,19 @@ fn authorizers(ctx: &mut Ctx) {
                 if let Some(ns) = &a.namespace {
                     label_check(ctx, &|| format!("{base}/namespace"), ns, "namespace");
                 }
+                if let Some(v) = &a.chart_version
+                    && !is_semver(v)
+                {
+                    ctx.report(
+                        Code::SchemaInvalidValue,
+                        &format!("{base}/chartVersion"),
+                        format!(
+                            "chart version `{}` is not a SemVer version",
+                            v.escape_debug()
+                        ),
+                    )
+                    .with_help("write the chart's version, e.g. 10.7.0");
+                }
                 if let Some(secret) = &a.credentials_secret
                     && !is_dns_subdomain(secret)
                 {
@@ -223,6 +236,23 @@ fn authorizers(ctx: &mut Ctx) {
     }
 }
 
+/// `MAJOR.MINOR.PATCH` with optional `-prerelease` and `+build` (what Helm accepts for a chart).
+fn is_semver(v: &str) -> bool {
+    let (core, rest) = match v.find(['-', '+']) {
+        Some(i) => (&v[..i], &v[i + 1..]),
+        None => (v, ""),
+    };
+    let nums: Vec<&str> = core.split('.').collect();
+    nums.len() == 3
+        && nums
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-+.".contains(&b))
+        && (v.len() == core.len() || !rest.is_empty())
+}
+
 fn is_dns_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_dns_label)
 }
@@ -269,7 +299,7 @@ fn identity_providers(ctx: &mut Ctx) {
         if headers > 1 {
             ctx.report(
                 Code::IdentityProviderTokenLocation,
-                &format!("{base}/fromHeaders"),
+                &format!("{base}/fromHeaders/1"),
                 "more than one `fromHeaders` entry: Istio reads a token from one place per issuer",
             )
             .with_help("keep one header");
@@ -277,7 +307,7 @@ fn identity_providers(ctx: &mut Ctx) {
         if params > 1 {
             ctx.report(
                 Code::IdentityProviderTokenLocation,
-                &format!("{base}/fromParams"),
+                &format!("{base}/fromParams/1"),
                 "more than one `fromParams` entry: Istio reads a token from one place per issuer",
             )
             .with_help("keep one parameter");

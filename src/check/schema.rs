@@ -1,6 +1,7 @@
 //! Spec shape: the generated JSON Schema, with every error mapped back to the offending
 //! key or value (for an unknown field, the unexpected key itself, not its parent).
 
+use super::edit_distance;
 use crate::diag::{Code, Diagnostic};
 use crate::source::SourceFile;
 use crate::yaml::{Document, escape_token};
@@ -127,17 +128,43 @@ pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
                 format!("`{}` is not allowed here{}", shown(), where_(&ptr)),
             )
             .help(format!("use `{expected_value}`")),
-            ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
-                Diagnostic::new(
-                    Code::SchemaType,
-                    doc.pointers.value_span(&ptr),
-                    format!(
-                        "`{}` is not a valid value{}: expected a string, boolean or integer",
-                        shown(),
-                        where_(&ptr)
-                    ),
-                )
-                .help("write the value as a quoted string")
+            ValidationErrorKind::AnyOf { context }
+            | ValidationErrorKind::OneOfNotValid { context } => {
+                // An enum whose variants carry descriptions: every branch is a `const`.
+                let consts: Vec<String> = context
+                    .iter()
+                    .filter_map(|branch| {
+                        branch.iter().find_map(|e| match e.kind() {
+                            ValidationErrorKind::Constant { expected_value } => {
+                                Some(format!("`{}`", expected_value.as_str().unwrap_or_default()))
+                            }
+                            _ => None,
+                        })
+                    })
+                    .collect();
+                if !consts.is_empty() && consts.len() == context.len() {
+                    Diagnostic::new(
+                        Code::SchemaInvalidValue,
+                        doc.pointers.value_span(&ptr),
+                        format!("`{}` is not allowed here{}", shown(), where_(&ptr)),
+                    )
+                    .help(format!(
+                        "use {}{}",
+                        if consts.len() > 1 { "one of " } else { "" },
+                        consts.join(", ")
+                    ))
+                } else {
+                    Diagnostic::new(
+                        Code::SchemaType,
+                        doc.pointers.value_span(&ptr),
+                        format!(
+                            "`{}` is not a valid value{}: expected a string, boolean or integer",
+                            shown(),
+                            where_(&ptr)
+                        ),
+                    )
+                    .help("write the value as a quoted string")
+                }
             }
             _ => Diagnostic::new(
                 Code::SchemaInvalidValue,
@@ -254,21 +281,6 @@ fn unknown_field_help(key: &str, known: &[String]) -> Option<String> {
         )),
         _ => None,
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -16,9 +16,27 @@ pub enum Kind {
     Kustomization,
     /// oauth2-proxy chart values.
     HelmValues,
+    /// Argo CD Application argoproj.io/v1alpha1 of the oauth2-proxy chart.
+    ArgoApplication,
+    /// Flux HelmRepository source.toolkit.fluxcd.io/v1.
+    FluxHelmRepository,
+    /// Flux HelmRelease helm.toolkit.fluxcd.io/v2 of the oauth2-proxy chart.
+    FluxHelmRelease,
 }
 
-const SOURCES: [(Kind, &str); 5] = [
+impl Kind {
+    /// Where an object of this kind embeds oauth2-proxy chart values, checked against the
+    /// values schema too.
+    fn embedded_values(self) -> Option<&'static str> {
+        match self {
+            Kind::ArgoApplication => Some("/spec/source/helm/valuesObject"),
+            Kind::FluxHelmRelease => Some("/spec/values"),
+            _ => None,
+        }
+    }
+}
+
+const SOURCES: [(Kind, &str); 8] = [
     (
         Kind::ApiRule,
         include_str!("../../schemas/apirule-v2.schema.json"),
@@ -38,6 +56,18 @@ const SOURCES: [(Kind, &str); 5] = [
     (
         Kind::HelmValues,
         include_str!("../../schemas/oauth2-proxy-values.schema.json"),
+    ),
+    (
+        Kind::ArgoApplication,
+        include_str!("../../schemas/argocd-application.schema.json"),
+    ),
+    (
+        Kind::FluxHelmRepository,
+        include_str!("../../schemas/flux-helmrepository.schema.json"),
+    ),
+    (
+        Kind::FluxHelmRelease,
+        include_str!("../../schemas/flux-helmrelease.schema.json"),
     ),
 ];
 
@@ -76,23 +106,32 @@ pub fn prepare_in_background() {
 
 /// Validate one object; the error lists every violation with its JSON pointer.
 pub fn validate(kind: Kind, value: &Value) -> Result<(), String> {
-    let (_, v) = validators()
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .expect("every kind has a schema");
-    if v.is_valid(value) {
-        return Ok(());
+    let mut errors = violations(kind, value, "");
+    if let Some(pointer) = kind.embedded_values()
+        && let Some(values) = value.pointer(pointer)
+    {
+        errors.extend(violations(Kind::HelmValues, values, pointer));
     }
-    let errors: Vec<String> = v
-        .iter_errors(value)
-        .map(|e| {
-            let at = e.instance_path().as_str().to_string();
-            format!("{}: {e}", if at.is_empty() { "/" } else { &at })
-        })
-        .collect();
     if errors.is_empty() {
         Ok(())
     } else {
         Err(errors.join("; "))
     }
+}
+
+fn violations(kind: Kind, value: &Value, prefix: &str) -> Vec<String> {
+    let (_, v) = validators()
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .expect("every kind has a schema");
+    // The common case, valid, without collecting errors.
+    if v.is_valid(value) {
+        return Vec::new();
+    }
+    v.iter_errors(value)
+        .map(|e| {
+            let at = format!("{prefix}{}", e.instance_path().as_str());
+            format!("{}: {e}", if at.is_empty() { "/" } else { &at })
+        })
+        .collect()
 }

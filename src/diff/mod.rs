@@ -1,0 +1,455 @@
+//! Diff: what changes between two renders — first who can call what (the access model), then
+//! the objects (identity apiVersion/kind/namespace/name; Helm values by path) with changed field
+//! paths and a unified diff.
+//!
+//! Both sides are sets of rendered files: the render of the working-tree spec, and either OUT on
+//! disk or the render of the spec at a git revision.
+
+pub mod access;
+pub mod explain;
+pub mod git;
+pub mod report;
+
+use crate::render::Outputs;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+/// The identity of one object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectId {
+    /// apiVersion (`helm/values` for Helm values files).
+    pub api_version: String,
+    /// kind (`HelmValues` for Helm values files).
+    pub kind: String,
+    /// Namespace, `""` when cluster-scoped.
+    pub namespace: String,
+    /// Name (for Helm values: the release name).
+    pub name: String,
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{} {}", self.kind, self.name)
+        } else {
+            write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+/// One parsed object and the file it came from.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// Identity.
+    pub id: ObjectId,
+    /// The file (relative to OUT).
+    pub path: String,
+    /// Content.
+    pub value: Value,
+}
+
+/// Parse rendered files into objects.
+pub fn objects_from_outputs(outputs: &Outputs) -> Result<Vec<Object>, String> {
+    let mut objects = Vec::new();
+    for (path, text) in outputs {
+        objects.extend(parse_file(path, text)?);
+    }
+    Ok(objects)
+}
+
+/// Parse the generated files of an output directory (those its manifest lists; every
+/// `.yaml` file when it has none). A file that does not parse is an error.
+pub fn objects_from_dir(out: &Path) -> Result<Vec<Object>, String> {
+    let meta = std::fs::metadata(out).map_err(|e| format!("cannot read {}: {e}", out.display()))?;
+    if !meta.is_dir() {
+        return Err(format!("{} is not a directory", out.display()));
+    }
+    let manifest = std::fs::read_to_string(out.join(crate::write::MANIFEST)).ok();
+    let mut paths: Vec<String> = match manifest {
+        Some(m) => m
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(str::to_string)
+            .collect(),
+        None => {
+            let mut found = Vec::new();
+            collect_yaml(out, out, &mut found)?;
+            found
+        }
+    };
+    paths.sort();
+    let mut objects = Vec::new();
+    for path in paths {
+        let full = out.join(&path);
+        if std::fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(format!(
+                "{} is a symbolic link; kexpose does not follow links in an output directory",
+                full.display()
+            ));
+        }
+        let text = match std::fs::read(&full) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|_| format!("{}: not UTF-8 text", full.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(format!("cannot read {}: {e}", full.display())),
+        };
+        objects.extend(
+            parse_file(&path, &text).map_err(|e| format!("{}: {e}", out.join(&path).display()))?,
+        );
+    }
+    Ok(objects)
+}
+
+fn collect_yaml(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
+    for entry in
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+    {
+        let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let ft = entry.file_type().map_err(|e| e.to_string())?;
+        let path = entry.path();
+        if ft.is_dir() {
+            collect_yaml(root, &path, out)?;
+        } else if ft.is_file() && path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(
+                path.strip_prefix(root)
+                    .expect("below root")
+                    .to_string_lossy()
+                    .replace('\\', "/"),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn parse_file(path: &str, text: &str) -> Result<Vec<Object>, String> {
+    let mut objects = Vec::new();
+    for doc in crate::yaml::split_documents(text) {
+        let src = crate::source::SourceFile::new(path, doc);
+        let value = crate::yaml::parse(&src, false)
+            .map_err(|d| {
+                let first = d.into_iter().next();
+                first.map_or_else(
+                    || "does not parse as YAML".to_string(),
+                    |d| {
+                        format!(
+                            "does not parse as YAML: {} at {}",
+                            d.message,
+                            d.span.map(|s| s.to_string()).unwrap_or_default()
+                        )
+                    },
+                )
+            })?
+            .value;
+        let id = if path.starts_with("helm/") && path.ends_with("/values.yaml") {
+            let name = path
+                .trim_start_matches("helm/")
+                .trim_end_matches("/values.yaml")
+                .to_string();
+            ObjectId {
+                api_version: "helm/values".into(),
+                kind: "HelmValues".into(),
+                namespace: String::new(),
+                name,
+            }
+        } else {
+            let s = |p: &str| {
+                value
+                    .pointer(p)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            if s("/kind").is_empty() {
+                return Err("a document without `kind`".into());
+            }
+            ObjectId {
+                api_version: s("/apiVersion"),
+                kind: s("/kind"),
+                namespace: s("/metadata/namespace"),
+                name: s("/metadata/name"),
+            }
+        };
+        objects.push(Object {
+            id,
+            path: path.to_string(),
+            value,
+        });
+    }
+    Ok(objects)
+}
+
+/// How an object changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ChangeType {
+    /// Only after.
+    Added,
+    /// Only before.
+    Removed,
+    /// On both sides, different.
+    Changed,
+}
+
+/// One changed field (values masked where secret).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    /// Dotted path, e.g. `spec.rules[1].methods`.
+    pub path: String,
+    /// Before (`None`: absent).
+    pub old: Option<Value>,
+    /// After (`None`: absent).
+    pub new: Option<Value>,
+}
+
+/// One object's change.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectChange {
+    /// Added, removed or changed.
+    pub change_type: ChangeType,
+    /// Identity.
+    #[serde(flatten)]
+    pub id: ObjectId,
+    /// File (after, else before).
+    pub path: String,
+    /// Changed fields (for `changed`).
+    pub fields: Vec<FieldChange>,
+    /// Unified diff of the object's YAML (masked).
+    pub diff: String,
+}
+
+/// Compare two sets of objects.
+pub fn compare_objects(before: &[Object], after: &[Object]) -> Vec<ObjectChange> {
+    let index = |objs: &[Object]| -> BTreeMap<ObjectId, Object> {
+        objs.iter().map(|o| (o.id.clone(), o.clone())).collect()
+    };
+    let (b, a) = (index(before), index(after));
+    let mut out = Vec::new();
+    let ids: std::collections::BTreeSet<&ObjectId> = b.keys().chain(a.keys()).collect();
+    for id in ids {
+        let change = match (b.get(id), a.get(id)) {
+            (Some(old), Some(new)) if old.value == new.value => continue,
+            (Some(old), Some(new)) => {
+                let (mo, mn) = mask_pair(&id.kind, &old.value, &new.value);
+                let mut fields = Vec::new();
+                field_changes("", Some(&mo), Some(&mn), &mut fields);
+                ObjectChange {
+                    change_type: ChangeType::Changed,
+                    id: id.clone(),
+                    path: new.path.clone(),
+                    fields,
+                    diff: unified(&yaml_text(&mo), &yaml_text(&mn)),
+                }
+            }
+            (None, Some(new)) => {
+                let m = mask_one(&id.kind, &new.value);
+                ObjectChange {
+                    change_type: ChangeType::Added,
+                    id: id.clone(),
+                    path: new.path.clone(),
+                    fields: Vec::new(),
+                    diff: unified("", &yaml_text(&m)),
+                }
+            }
+            (Some(old), None) => {
+                let m = mask_one(&id.kind, &old.value);
+                ObjectChange {
+                    change_type: ChangeType::Removed,
+                    id: id.clone(),
+                    path: old.path.clone(),
+                    fields: Vec::new(),
+                    diff: unified(&yaml_text(&m), ""),
+                }
+            }
+            (None, None) => unreachable!("id from one side"),
+        };
+        out.push(change);
+    }
+    out
+}
+
+fn yaml_text(v: &Value) -> String {
+    crate::yaml::emit(v, false).unwrap_or_else(|e| format!("# cannot show: {e}\n"))
+}
+
+fn unified(old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header("before", "after")
+        .to_string()
+}
+
+/// Field names whose values are never shown.
+const SECRET_FIELDS: [&str; 4] = [
+    "clientSecret",
+    "cookieSecret",
+    "client-secret",
+    "cookie-secret",
+];
+
+fn is_secret_key(key: &str) -> bool {
+    SECRET_FIELDS.contains(&key)
+}
+
+/// Mask secrets in one object: values of a Secret's `data`/`stringData`, and fields named like
+/// secrets anywhere.
+pub fn mask_one(kind: &str, v: &Value) -> Value {
+    let mut v = v.clone();
+    mask_walk(kind == "Secret", "", &mut v, &mut |_| {
+        Value::String("***".into())
+    });
+    v
+}
+
+fn mask_walk(secret_kind: bool, parent: &str, v: &mut Value, f: &mut dyn FnMut(&str) -> Value) {
+    if let Value::Object(map) = v {
+        for (k, child) in map.iter_mut() {
+            let path = if parent.is_empty() {
+                k.clone()
+            } else {
+                format!("{parent}.{k}")
+            };
+            let secret = is_secret_key(k)
+                || (secret_kind && parent.is_empty() && (k == "data" || k == "stringData"));
+            if secret {
+                if let Value::Object(inner) = child
+                    && secret_kind
+                    && parent.is_empty()
+                {
+                    for (ik, iv) in inner.iter_mut() {
+                        *iv = f(&format!("{path}.{ik}"));
+                    }
+                } else {
+                    *child = f(&path);
+                }
+            } else {
+                mask_walk(secret_kind, &path, child, f);
+            }
+        }
+    } else if let Value::Array(items) = v {
+        for (i, child) in items.iter_mut().enumerate() {
+            mask_walk(secret_kind, &format!("{parent}[{i}]"), child, f);
+        }
+    }
+}
+
+/// Mask secrets on both sides: `***` where equal, `*** (before)` / `*** (after)` where they differ.
+pub fn mask_pair(kind: &str, old: &Value, new: &Value) -> (Value, Value) {
+    let secret_kind = kind == "Secret";
+    let mut old_secrets = BTreeMap::new();
+    let mut probe = old.clone();
+    mask_walk(secret_kind, "", &mut probe, &mut |p| {
+        old_secrets.insert(p.to_string(), ());
+        Value::Null
+    });
+    let lookup = |v: &Value, p: &str| -> Option<Value> { lookup_dotted(v, p) };
+    let mut mo = old.clone();
+    mask_walk(secret_kind, "", &mut mo, &mut |p| {
+        if lookup(old, p) == lookup(new, p) {
+            "***".into()
+        } else {
+            "*** (before)".into()
+        }
+    });
+    let mut mn = new.clone();
+    mask_walk(secret_kind, "", &mut mn, &mut |p| {
+        if lookup(old, p) == lookup(new, p) {
+            "***".into()
+        } else {
+            "*** (after)".into()
+        }
+    });
+    (mo, mn)
+}
+
+fn lookup_dotted(v: &Value, path: &str) -> Option<Value> {
+    // Paths are built from keys and `[i]`; keys containing dots are rare in secrets.
+    let mut cur = v;
+    for part in path.split('.') {
+        let (key, idx) = match part.find('[') {
+            Some(i) => (&part[..i], Some(&part[i..])),
+            None => (part, None),
+        };
+        cur = cur.get(key)?;
+        if let Some(idx) = idx {
+            for n in idx.split(['[', ']']).filter(|s| !s.is_empty()) {
+                cur = cur.get(n.parse::<usize>().ok()?)?;
+            }
+        }
+    }
+    Some(cur.clone())
+}
+
+fn field_changes(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<FieldChange>) {
+    match (old, new) {
+        (Some(o), Some(n)) if o == n => {}
+        (Some(Value::Object(o)), Some(Value::Object(n))) => {
+            let keys: std::collections::BTreeSet<&String> = o.keys().chain(n.keys()).collect();
+            // Keep the document's key order where possible: old keys first, then new ones.
+            let mut ordered: Vec<&String> = o.keys().collect();
+            ordered.extend(n.keys().filter(|k| !o.contains_key(*k)));
+            debug_assert_eq!(ordered.len(), keys.len());
+            for k in ordered {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                field_changes(&p, o.get(k), n.get(k), out);
+            }
+        }
+        (Some(Value::Array(o)), Some(Value::Array(n))) if o.len() == n.len() && !all_scalars(o) => {
+            for (i, (a, b)) in o.iter().zip(n).enumerate() {
+                field_changes(&format!("{path}[{i}]"), Some(a), Some(b), out);
+            }
+        }
+        _ => out.push(FieldChange {
+            path: path.to_string(),
+            old: old.cloned(),
+            new: new.cloned(),
+        }),
+    }
+}
+
+fn all_scalars(items: &[Value]) -> bool {
+    items.iter().all(|v| !v.is_object() && !v.is_array())
+}
+
+/// A whole diff: access changes first, then objects.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diff {
+    /// Who can call what, before → after.
+    pub access_changes: Vec<access::AccessChange>,
+    /// Authorizer registration and oauth2-proxy flag changes.
+    pub authorizer_changes: Vec<access::AuthorizerChange>,
+    /// Object changes.
+    pub objects: Vec<ObjectChange>,
+}
+
+impl Diff {
+    /// Compute a diff between two sides.
+    pub fn between(before: &[Object], after: &[Object]) -> Diff {
+        let (mb, ma) = (
+            access::Model::from_objects(before),
+            access::Model::from_objects(after),
+        );
+        Diff {
+            access_changes: access::compare(&mb, &ma),
+            authorizer_changes: access::compare_authorizers(&mb, &ma),
+            objects: compare_objects(before, after),
+        }
+    }
+
+    /// No differences at all.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+            && self.access_changes.is_empty()
+            && self.authorizer_changes.is_empty()
+    }
+}

@@ -1,0 +1,360 @@
+//! Report formats: text (terminal), markdown (pull-request comments, size-capped) and JSON
+//! (a stable shape for tools).
+
+use super::access::{AccessChange, AccessChangeKind};
+use super::{ChangeType, Diff, ObjectChange};
+use serde_json::Value;
+use std::fmt::Write as _;
+
+/// Markdown reports stay under this many characters (GitHub's comment limit is 65 536).
+pub const MARKDOWN_LIMIT: usize = 60_000;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Plain or coloured text.
+    Text,
+    /// GitHub-flavoured markdown.
+    Markdown,
+    /// JSON.
+    Json,
+}
+
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn kind(&self, k: AccessChangeKind) -> String {
+        let label = format!("{:<14}", k.to_string());
+        match k {
+            AccessChangeKind::BecamePublic => self.wrap("1;31", &label.to_uppercase()),
+            AccessChangeKind::Weakened => self.wrap("31", &label),
+            AccessChangeKind::Changed => self.wrap("33", &label),
+            AccessChangeKind::Added => self.wrap("32", &label),
+            AccessChangeKind::Removed => self.wrap("35", &label),
+            AccessChangeKind::Narrowed => self.wrap("36", &label),
+        }
+    }
+}
+
+/// One-line summary, e.g. `1 rule became public, 2 weakened, 3 objects changed`.
+pub fn summary(diff: &Diff) -> String {
+    if diff.is_empty() {
+        return "no differences".into();
+    }
+    let mut parts = Vec::new();
+    let count = |k: AccessChangeKind| diff.access_changes.iter().filter(|c| c.kind == k).count();
+    for (k, label) in [
+        (AccessChangeKind::BecamePublic, "became public"),
+        (AccessChangeKind::Weakened, "weakened"),
+        (AccessChangeKind::Changed, "changed access"),
+        (AccessChangeKind::Added, "added"),
+        (AccessChangeKind::Removed, "removed"),
+        (AccessChangeKind::Narrowed, "narrowed"),
+    ] {
+        let n = count(k);
+        if n > 0 {
+            parts.push(format!("{n} rule{} {label}", if n == 1 { "" } else { "s" }));
+        }
+    }
+    let weak = diff.authorizer_changes.iter().filter(|a| a.weakens).count();
+    if weak > 0 {
+        parts.push(format!(
+            "{weak} authorizer change{} weakening verification",
+            if weak == 1 { "" } else { "s" }
+        ));
+    }
+    let objs = |t: ChangeType| diff.objects.iter().filter(|o| o.change_type == t).count();
+    let (a, r, c) = (
+        objs(ChangeType::Added),
+        objs(ChangeType::Removed),
+        objs(ChangeType::Changed),
+    );
+    if a + r + c > 0 {
+        parts.push(format!("objects: {a} added, {r} removed, {c} changed"));
+    }
+    parts.join(", ")
+}
+
+fn access_line(c: &AccessChange) -> (String, String) {
+    let show = |a: &Option<super::access::Access>| {
+        a.as_ref()
+            .map_or_else(|| "—".to_string(), |a| a.to_string())
+    };
+    (show(&c.before), show(&c.after))
+}
+
+fn field_value(v: &Option<Value>) -> String {
+    match v {
+        None => "(absent)".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn sign(t: ChangeType) -> &'static str {
+    match t {
+        ChangeType::Added => "+",
+        ChangeType::Removed => "-",
+        ChangeType::Changed => "~",
+    }
+}
+
+/// Text report.
+pub fn text(diff: &Diff, color: bool) -> String {
+    let p = Paint(color);
+    let mut out = String::new();
+    if diff.is_empty() {
+        out.push_str("No differences.\n");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        p.wrap("1", &format!("kexpose diff: {}", summary(diff)))
+    );
+    if !diff.access_changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.wrap(
+                "1",
+                &format!("Access changes ({})", diff.access_changes.len())
+            )
+        );
+        for c in &diff.access_changes {
+            let (b, a) = access_line(c);
+            let _ = writeln!(
+                out,
+                "  {} {:<7} {}{}",
+                p.kind(c.kind),
+                c.method,
+                c.host,
+                c.path
+            );
+            let _ = writeln!(out, "  {:<14} {b}  →  {a}", "");
+        }
+    }
+    if !diff.authorizer_changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.wrap(
+                "1",
+                &format!("Authorizer changes ({})", diff.authorizer_changes.len())
+            )
+        );
+        for a in &diff.authorizer_changes {
+            let flag = if a.weakens {
+                p.wrap("1;31", "  WEAKENS VERIFICATION")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "  {} ({}){flag}", a.name, a.change_type);
+            for d in &a.details {
+                let _ = writeln!(out, "      {d}");
+            }
+        }
+    }
+    if !diff.objects.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.wrap("1", &format!("Objects ({})", diff.objects.len()))
+        );
+        for o in &diff.objects {
+            object_text(&mut out, o, &p);
+        }
+    }
+    out
+}
+
+fn object_text(out: &mut String, o: &ObjectChange, p: &Paint) {
+    let head = format!("{} {}  ({})", sign(o.change_type), o.id, o.path);
+    let code = match o.change_type {
+        ChangeType::Added => "32",
+        ChangeType::Removed => "31",
+        ChangeType::Changed => "33",
+    };
+    let _ = writeln!(out, "  {}", p.wrap(code, &head));
+    for f in &o.fields {
+        let _ = writeln!(
+            out,
+            "      {}: {} → {}",
+            f.path,
+            field_value(&f.old),
+            field_value(&f.new)
+        );
+    }
+    for line in o.diff.lines() {
+        let painted = if line.starts_with('+') && !line.starts_with("+++") {
+            p.wrap("32", line)
+        } else if line.starts_with('-') && !line.starts_with("---") {
+            p.wrap("31", line)
+        } else if line.starts_with("@@") {
+            p.wrap("36", line)
+        } else {
+            line.to_string()
+        };
+        let _ = writeln!(out, "    {painted}");
+    }
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// A code fence longer than any run of backticks in `body`.
+fn fence(body: &str) -> String {
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}
+
+/// Markdown report for a pull-request comment, kept under [`MARKDOWN_LIMIT`] characters.
+pub fn markdown(diff: &Diff) -> String {
+    let mut out = String::new();
+    let loud = diff.access_changes.iter().any(|c| {
+        matches!(
+            c.kind,
+            AccessChangeKind::BecamePublic | AccessChangeKind::Weakened
+        )
+    }) || diff.authorizer_changes.iter().any(|a| a.weakens);
+    let _ = writeln!(
+        out,
+        "### kexpose diff: {}{}\n",
+        if loud { "⚠️ " } else { "" },
+        summary(diff)
+    );
+    if diff.is_empty() {
+        return out;
+    }
+    // Reserve room for the closing note.
+    let budget = MARKDOWN_LIMIT - 400;
+    let mut cut_rows = 0;
+    if !diff.access_changes.is_empty() {
+        out.push_str("#### Access changes\n\n| change | method | host | path | before | after |\n|---|---|---|---|---|---|\n");
+        for c in &diff.access_changes {
+            let (b, a) = access_line(c);
+            let kind = match c.kind {
+                AccessChangeKind::BecamePublic | AccessChangeKind::Weakened => {
+                    format!("**{}**", c.kind)
+                }
+                k => k.to_string(),
+            };
+            let row = format!(
+                "| {kind} | {} | {} | `{}` | {} | {} |\n",
+                c.method,
+                cell(&c.host),
+                cell(&c.path),
+                cell(&b),
+                cell(&a)
+            );
+            if out.len() + row.len() > budget / 2 {
+                cut_rows += 1;
+                continue;
+            }
+            out.push_str(&row);
+        }
+        if cut_rows > 0 {
+            let _ = writeln!(
+                out,
+                "\n… and {cut_rows} more access changes (the loudest are listed first)."
+            );
+        }
+        out.push('\n');
+    }
+    if !diff.authorizer_changes.is_empty() {
+        out.push_str("#### Authorizer changes\n\n");
+        for a in &diff.authorizer_changes {
+            let _ = writeln!(
+                out,
+                "- **{}** ({}){}",
+                a.name,
+                a.change_type,
+                if a.weakens {
+                    " — **weakens verification**"
+                } else {
+                    ""
+                }
+            );
+            for d in &a.details {
+                let _ = writeln!(out, "  - {}", cell(d.trim()));
+            }
+        }
+        out.push('\n');
+    }
+    let mut shown = 0;
+    if !diff.objects.is_empty() {
+        out.push_str("#### Objects\n\n");
+        for o in &diff.objects {
+            let mut section = String::new();
+            let _ = writeln!(
+                section,
+                "<details><summary><code>{} {}</code> ({})</summary>\n",
+                sign(o.change_type),
+                html(&o.id.to_string()),
+                html(&o.path)
+            );
+            for f in o.fields.iter().take(50) {
+                let _ = writeln!(
+                    section,
+                    "- `{}`: {} → {}",
+                    f.path,
+                    cell(&field_value(&f.old)),
+                    cell(&field_value(&f.new))
+                );
+            }
+            if o.fields.len() > 50 {
+                let _ = writeln!(section, "- … {} more fields", o.fields.len() - 50);
+            }
+            let fence = fence(&o.diff);
+            let _ = writeln!(section, "\n{fence}diff\n{}{fence}\n</details>\n", o.diff);
+            if out.len() + section.len() > budget {
+                break;
+            }
+            out.push_str(&section);
+            shown += 1;
+        }
+    }
+    let hidden = diff.objects.len() - shown;
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "\n_{hidden} of {} changed objects are not shown: the comment is cut to stay under {MARKDOWN_LIMIT} characters. Run `kexpose diff` locally for the full report._",
+            diff.objects.len()
+        );
+    }
+    out
+}
+
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// JSON report: `{summary, accessChanges, authorizerChanges, objects}`.
+pub fn json(diff: &Diff) -> String {
+    let mut v = serde_json::to_value(diff).expect("a diff is JSON");
+    v.as_object_mut()
+        .expect("object")
+        .insert("summary".into(), summary(diff).into());
+    let mut s = serde_json::to_string_pretty(&v).expect("JSON");
+    s.push('\n');
+    s
+}
+
+/// Render in a format.
+pub fn render(diff: &Diff, format: Format, color: bool) -> String {
+    match format {
+        Format::Text => text(diff, color),
+        Format::Markdown => markdown(diff),
+        Format::Json => json(diff),
+    }
+}
