@@ -921,3 +921,109 @@ fn the_generator_covers_every_kind() {
         assert!(seen.contains(kind), "the generator never produced {kind}");
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// Path conflicts: the indexed check against its definition.
+
+/// A path pattern as segments: literals (including the empty one), `{*}` and `{**}`.
+fn pattern_segments() -> impl Strategy<Value = Vec<&'static str>> {
+    prop::collection::vec(
+        prop::sample::select(vec!["", "a", "b", "ab", "{*}", "{**}"]),
+        1..7,
+    )
+}
+
+fn pattern_text(segments: &[&str]) -> String {
+    segments.iter().map(|s| format!("/{s}")).collect()
+}
+
+/// A request path the pattern matches: `{*}` becomes one non-empty segment, `{**}` one to
+/// three segments.
+fn instantiate(segments: &[&str], choices: &[u8]) -> String {
+    let mut out = String::new();
+    let mut c = choices.iter().cycle().map(|b| usize::from(*b));
+    let words = ["x", "y", "a", "ab"];
+    for s in segments {
+        match *s {
+            "{*}" => out.push_str(&format!("/{}", words[c.next().unwrap_or(0) % 4])),
+            "{**}" => {
+                let n = 1 + c.next().unwrap_or(0) % 3;
+                for _ in 0..n {
+                    out.push_str(&format!("/{}", words[c.next().unwrap_or(0) % 4]));
+                }
+            }
+            lit => out.push_str(&format!("/{lit}")),
+        }
+    }
+    out
+}
+
+/// The conflict check indexes the rules of a workload (`CoverIndex`) instead of comparing
+/// every pair. For random sequences of patterns (up to six segments, `/*` included) it must
+/// name the same earliest covering rule as comparing with every earlier one; and `covers`
+/// itself must be sound: a request that the covered pattern matches, the covering one matches.
+#[test]
+fn the_indexed_conflict_check_agrees_with_pairwise_covers() {
+    use kexpose::check::paths::{CoverIndex, PathPattern};
+    let sequence = prop::collection::vec(
+        prop_oneof![
+            9 => pattern_segments().prop_map(|s| pattern_text(&s)),
+            1 => Just("/*".to_string()),
+        ],
+        1..30,
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: cases() * 4,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(
+        &(sequence, prop::collection::vec(any::<u8>(), 1..16)),
+        |(paths, choices)| {
+            let patterns: Vec<(String, PathPattern)> = paths
+                .iter()
+                .filter_map(|p| PathPattern::parse(p).ok().map(|x| (p.clone(), x)))
+                .collect();
+            let mut index = CoverIndex::default();
+            for (i, (text, b)) in patterns.iter().enumerate() {
+                let naive = patterns[..i].iter().position(|(_, a)| a.covers(b));
+                prop_assert_eq!(
+                    index.earliest_covering(b),
+                    naive,
+                    "{} after {:?}",
+                    text,
+                    patterns[..i].iter().map(|(t, _)| t).collect::<Vec<_>>()
+                );
+                index.insert(b, i);
+                // Soundness of `covers` on concrete requests.
+                let segments: Vec<&str> = if text == "/*" {
+                    vec!["{**}"]
+                } else {
+                    text.split('/').skip(1).collect()
+                };
+                let request = instantiate(&segments, &choices);
+                prop_assert!(
+                    b.matches(&request),
+                    "{} does not match its own {}",
+                    text,
+                    request
+                );
+                for (a_text, a) in &patterns[..i] {
+                    if a.covers(b) {
+                        prop_assert!(
+                            a.matches(&request),
+                            "{} covers {} but does not match {}",
+                            a_text,
+                            text,
+                            request
+                        );
+                    }
+                }
+            }
+            Ok(())
+        },
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
