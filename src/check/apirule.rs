@@ -28,6 +28,55 @@ pub(crate) fn check(ctx: &mut Ctx) {
         if let Some(port) = a.port {
             port_check(ctx, &|| format!("/authorizers/{i}/port"), port);
         }
+        // Header names the Istio CR passes to and from the authorizer.
+        let Some(h) = &a.headers else { continue };
+        let lists = [
+            (
+                "inCheck/include",
+                h.in_check.as_ref().and_then(|c| c.include.clone()),
+            ),
+            (
+                "toUpstream/onAllow",
+                h.to_upstream.as_ref().and_then(|c| c.on_allow.clone()),
+            ),
+            (
+                "toDownstream/onAllow",
+                h.to_downstream.as_ref().and_then(|c| c.on_allow.clone()),
+            ),
+            (
+                "toDownstream/onDeny",
+                h.to_downstream.as_ref().and_then(|c| c.on_deny.clone()),
+            ),
+        ];
+        for (field, list) in lists {
+            for (k, name) in list.iter().flatten().enumerate() {
+                if !is_http_token(name) {
+                    ctx.report(
+                        Code::SchemaInvalidValue,
+                        &format!("/authorizers/{i}/headers/{field}/{k}"),
+                        format!("`{}` is not a valid header name", name.escape_debug()),
+                    )
+                    .with_help("header names are HTTP tokens: letters, digits and !#$%&'*+-.^_`|~");
+                }
+            }
+        }
+        for name in h
+            .in_check
+            .iter()
+            .flat_map(|c| c.add.iter().flat_map(|m| m.keys()))
+        {
+            if !is_http_token(name) {
+                ctx.report_key(
+                    Code::SchemaInvalidValue,
+                    &format!(
+                        "/authorizers/{i}/headers/inCheck/add/{}",
+                        crate::yaml::escape_token(name)
+                    ),
+                    format!("`{}` is not a valid header name", name.escape_debug()),
+                )
+                .with_help("header names are HTTP tokens: letters, digits and !#$%&'*+-.^_`|~");
+            }
+        }
     }
     let domain = cluster.and_then(|c| c.domain.as_deref());
     for (w, wl) in spec.workloads.iter().enumerate() {
@@ -98,6 +147,25 @@ pub(crate) fn check(ctx: &mut Ctx) {
             if let Some(jwt) = &rule.jwt {
                 empty_values(ctx, &|| format!("{}/jwt", rbase()), jwt);
             }
+            if let Some(req) = &rule.request {
+                for (field, map) in [("headers", &req.headers), ("cookies", &req.cookies)] {
+                    for name in map.iter().flat_map(|m| m.keys()) {
+                        if !is_http_token(name) {
+                            let ptr = format!(
+                                "{}/request/{field}/{}",
+                                rbase(),
+                                crate::yaml::escape_token(name)
+                            );
+                            ctx.report_key(
+                                Code::SchemaInvalidValue,
+                                &ptr,
+                                format!("`{}` is not a valid {} name", name.escape_debug(), &field[..field.len() - 1]),
+                            )
+                            .with_help("names are HTTP tokens: letters, digits and !#$%&'*+-.^_`|~, no spaces or `:`");
+                        }
+                    }
+                }
+            }
             if let Some(ext) = &rule.ext_auth {
                 empty_values(ctx, &|| format!("{}/extAuth", rbase()), &ext.requirements());
                 if ext.authorizers.is_empty() {
@@ -146,6 +214,13 @@ pub(crate) fn check(ctx: &mut Ctx) {
             }
         }
     }
+}
+
+/// An HTTP token (RFC 9110): what header and cookie names may be.
+pub(crate) fn is_http_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn is_fqdn(s: &str) -> bool {
