@@ -201,14 +201,7 @@ pub fn is_label_value(value: &str) -> bool {
 
 /// Is this a lowercase RFC 1123 label (a namespace name)?
 pub fn is_rfc1123_label(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+    crate::check::is_dns_label(value)
 }
 
 /// What the GitOps integrations add, resolved from the [`Target`].

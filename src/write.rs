@@ -268,15 +268,7 @@ pub fn write(out: &Path, outputs: &Outputs) -> Result<Report, String> {
     if report.is_clean() && manifest_same {
         return Ok(report);
     }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    let base = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
+    let (parent, base) = beside(out)?;
     let tmp = parent.join(format!(".{base}.kexpose-new-{}", std::process::id()));
     let old = parent.join(format!(".{base}.kexpose-old-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
@@ -309,9 +301,9 @@ pub fn write(out: &Path, outputs: &Outputs) -> Result<Report, String> {
     Ok(report)
 }
 
-/// Hold an exclusive lock for writing OUT: a lock file beside it (`.<name>.kexpose-lock`,
-/// left in place; the lock is released when the process ends, even by a crash).
-fn lock(out: &Path) -> Result<fs::File, String> {
+/// The directory OUT is in (created if missing) and OUT's own name, for the files kexpose
+/// keeps beside OUT (staging directories, the lock).
+fn beside(out: &Path) -> Result<(PathBuf, String), String> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -321,6 +313,13 @@ fn lock(out: &Path) -> Result<fs::File, String> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
+    Ok((parent, base))
+}
+
+/// Hold an exclusive lock for writing OUT: a lock file beside it (`.<name>.kexpose-lock`,
+/// left in place; the lock is released when the process ends, even by a crash).
+fn lock(out: &Path) -> Result<fs::File, String> {
+    let (parent, base) = beside(out)?;
     let path = parent.join(format!(".{base}.kexpose-lock"));
     let file = fs::OpenOptions::new()
         .create(true)
