@@ -54,7 +54,10 @@ pub fn check(src: &SourceFile) -> Checked {
             diagnostics,
         };
     }
-    let spec: Spec = match serde_path_to_error::deserialize(&doc.value) {
+    // Deserialise from the owned tree: strings move into the spec and the tree is freed as it
+    // is read, instead of both being held in full (twice the peak memory).
+    let yaml::Document { value, pointers } = doc;
+    let spec: Spec = match serde_path_to_error::deserialize(value) {
         Ok(spec) => spec,
         Err(e) => {
             // What JSON Schema accepts but the types do not: a float with an integral value
@@ -70,12 +73,11 @@ pub fn check(src: &SourceFile) -> Checked {
                     _ => String::new(),
                 })
                 .collect();
-            let span = doc.pointers.value_span(&ptr);
+            let span = pointers.value_span(&ptr);
             let shown = span.map(|s| src.slice(s).to_string()).unwrap_or_default();
-            let is_float = doc
-                .value
-                .pointer(&ptr)
-                .is_some_and(serde_json::Value::is_f64);
+            // The tree was consumed; an error is rare, so read the source again to look.
+            let is_float = yaml::parse(src, false)
+                .is_ok_and(|d| d.value.pointer(&ptr).is_some_and(serde_json::Value::is_f64));
             let d = if is_float {
                 Diagnostic::new(
                     Code::SchemaType,
@@ -92,7 +94,7 @@ pub fn check(src: &SourceFile) -> Checked {
             };
             return Checked {
                 spec: None,
-                pointers: doc.pointers,
+                pointers,
                 diagnostics: vec![d],
             };
         }
@@ -100,7 +102,7 @@ pub fn check(src: &SourceFile) -> Checked {
     let mut ctx = Ctx {
         src,
         spec: &spec,
-        ptrs: &doc.pointers,
+        ptrs: &pointers,
         diags: Vec::new(),
     };
     refs::check(&mut ctx);
@@ -111,7 +113,7 @@ pub fn check(src: &SourceFile) -> Checked {
     sort(&mut diagnostics);
     Checked {
         spec: Some(spec),
-        pointers: doc.pointers,
+        pointers,
         diagnostics,
     }
 }

@@ -253,13 +253,23 @@ fn json_string_end(text: &str) -> Option<usize> {
 
 /// A JSON value (the `yaml` filter's output) as the YAML loader reads it.
 fn json(text: &str, depth: usize) -> Read<Value> {
-    if text.contains("\\u") {
+    if text.contains("\\u") || has_long_number(text) {
         return Err(Bail);
     }
     let mut de = serde_json::Deserializer::from_str(text);
     let value = de.deserialize_any(Strict { depth }).map_err(|_| Bail)?;
     de.end().map_err(|_| Bail)?;
     Ok(value)
+}
+
+/// 19 or more digits in a row: a number past `i64`, which the loader and serde_json read
+/// differently (the loader saturates it, serde_json keeps a `u64` or makes it a float).
+fn has_long_number(text: &str) -> bool {
+    let mut run = 0;
+    text.bytes().any(|b| {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        run >= 19
+    })
 }
 
 /// Builds a `Value` from JSON, refusing what the YAML loader reads differently or rejects:
@@ -399,6 +409,8 @@ mod tests {
             "a: é\n",
             "a: \"\\u00e9\"\n",
             "a: [-0]\n",
+            "a: [9223372036854775808]\n",
+            "a: {\"n\": 18446744073709551615}\n",
             "a: ~\n",
             "a: 1\na: 2\n",
             "a: {\"k\":1,\"k\":2}\n",
