@@ -515,12 +515,11 @@ fn check_out(
             .header(&format!("a/{path}"), &format!("b/{path}"))
             .to_string();
         for line in text.lines() {
-            let line = match (color, line.chars().next()) {
-                (true, Some('+')) if !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m"),
-                (true, Some('-')) if !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m"),
-                _ => line.to_string(),
-            };
-            let _ = writeln!(stdout, "{line}");
+            let _ = writeln!(
+                stdout,
+                "{}",
+                kexpose::diff::report::paint_diff_line(line, color)
+            );
         }
     }
     eprintln!(
@@ -584,13 +583,15 @@ fn base_objects(
 }
 
 fn color_stdout(choice: ColorChoice) -> bool {
+    use_color(choice, std::io::stdout().is_terminal())
+}
+
+/// `--color`: always, never, or (auto) on a terminal unless `NO_COLOR` is set.
+fn use_color(choice: ColorChoice, terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal()
-        }
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal,
     }
 }
 
@@ -663,12 +664,5 @@ fn report(c: &Compilation, args: &DiagArgs) {
 }
 
 fn color_stderr(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal()
-        }
-    }
+    use_color(choice, std::io::stderr().is_terminal())
 }

@@ -170,7 +170,7 @@ fn check_paths(out: &Path, outputs: &Outputs) -> Result<(), String> {
 }
 
 /// Visit every non-directory entry below `dir` (symlinks are reported, never followed).
-fn walk(root: &Path, dir: &Path, f: &mut dyn FnMut(&str, &Path)) -> Result<(), String> {
+pub(crate) fn walk(root: &Path, dir: &Path, f: &mut dyn FnMut(&str, &Path)) -> Result<(), String> {
     let entries = fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     let mut entries: Vec<_> = entries
         .collect::<Result<_, _>>()

@@ -77,7 +77,12 @@ pub fn objects_from_dir(out: &Path) -> Result<Vec<Object>, String> {
             .collect(),
         None => {
             let mut found = Vec::new();
-            collect_yaml(out, out, &mut found)?;
+            crate::write::walk(out, out, &mut |rel, path| {
+                let regular = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file());
+                if regular && (rel.ends_with(".yaml") || rel.ends_with(".yml")) {
+                    found.push(rel.to_string());
+                }
+            })?;
             found
         }
     };
@@ -102,27 +107,6 @@ pub fn objects_from_dir(out: &Path) -> Result<Vec<Object>, String> {
         );
     }
     Ok(objects)
-}
-
-fn collect_yaml(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
-    for entry in
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-    {
-        let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-        let ft = entry.file_type().map_err(|e| e.to_string())?;
-        let path = entry.path();
-        if ft.is_dir() {
-            collect_yaml(root, &path, out)?;
-        } else if ft.is_file() && path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(
-                path.strip_prefix(root)
-                    .expect("below root")
-                    .to_string_lossy()
-                    .replace('\\', "/"),
-            );
-        }
-    }
-    Ok(())
 }
 
 fn parse_file(path: &str, text: &str) -> Result<Vec<Object>, String> {

@@ -193,16 +193,22 @@ fn object_text(out: &mut String, o: &ObjectChange, p: &Paint) {
         );
     }
     for line in o.diff.lines() {
-        let painted = if line.starts_with('+') && !line.starts_with("+++") {
-            p.wrap("32", line)
-        } else if line.starts_with('-') && !line.starts_with("---") {
-            p.wrap("31", line)
-        } else if line.starts_with("@@") {
-            p.wrap("36", line)
-        } else {
-            line.to_string()
-        };
-        let _ = writeln!(out, "    {painted}");
+        let _ = writeln!(out, "    {}", paint_diff_line(line, p.0));
+    }
+}
+
+/// One line of a unified diff, coloured when `color`: additions green, removals red, hunk
+/// headers cyan.
+pub fn paint_diff_line(line: &str, color: bool) -> String {
+    let p = Paint(color);
+    if line.starts_with('+') && !line.starts_with("+++") {
+        p.wrap("32", line)
+    } else if line.starts_with('-') && !line.starts_with("---") {
+        p.wrap("31", line)
+    } else if line.starts_with("@@") {
+        p.wrap("36", line)
+    } else {
+        line.to_string()
     }
 }
 
