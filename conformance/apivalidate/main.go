@@ -232,7 +232,7 @@ func readObjects(path string) ([]map[string]any, error) {
 			if _, isEntry := m["service"]; isEntry {
 				m = map[string]any{"apiVersion": "operator.kyma-project.io/v1alpha2", "kind": "Istio",
 					"metadata": map[string]any{"name": "default", "namespace": "kyma-system"},
-					"spec": map[string]any{"config": map[string]any{"authorizers": []any{m}}}}
+					"spec":     map[string]any{"config": map[string]any{"authorizers": []any{m}}}}
 			} else {
 				continue
 			}
@@ -297,13 +297,13 @@ func collect(repo, work, kexpose string) ([]target, []string) {
 }
 
 type negCase struct {
-	ID      string         `json:"id"`
-	Code    string         `json:"code"`
-	Base    string         `json:"base"`
-	Set     map[string]any `json:"set"`
-	Reject  string         `json:"reject"`
-	Accept  bool           `json:"accept"`
-	Why     string         `json:"why"`
+	ID     string         `json:"id"`
+	Code   string         `json:"code"`
+	Base   string         `json:"base"`
+	Set    map[string]any `json:"set"`
+	Reject string         `json:"reject"`
+	Accept bool           `json:"accept"`
+	Why    string         `json:"why"`
 }
 
 func main() {

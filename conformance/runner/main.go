@@ -32,7 +32,7 @@ var testSecret = secretData{ClientSecret: "conformance-client-secret", CookieSec
 type env struct {
 	kexpose, proxyBin, repo, work string
 	tlsm                          *tlsMaterial
-	main, other, plain            *provider
+	main, other, plain, path      *provider
 	client                        *http.Client
 	results                       []result
 	o2pVersion                    string
@@ -58,7 +58,7 @@ func main() {
 	}
 	code := run(&e, casesFile)
 	stopAll()
-	for _, p := range []*provider{e.main, e.other, e.plain} {
+	for _, p := range []*provider{e.main, e.other, e.plain, e.path} {
 		if p != nil {
 			p.stop()
 		}
@@ -88,15 +88,16 @@ func run(e *env, casesFile string) int {
 		return 2
 	}
 	for _, s := range []struct {
-		p   **provider
-		n   string
-		tls bool
-	}{{&e.main, "main", true}, {&e.other, "other", true}, {&e.plain, "plain", false}} {
+		p      **provider
+		n      string
+		tls    bool
+		prefix string
+	}{{&e.main, "main", true, ""}, {&e.other, "other", true, ""}, {&e.plain, "plain", false, ""}, {&e.path, "path", true, "/realms/conformance"}} {
 		t := e.tlsm
 		if !s.tls {
 			t = nil
 		}
-		if *s.p, err = startProvider(s.n, t, testClientID, testSecret.ClientSecret); err != nil {
+		if *s.p, err = startProvider(s.n, t, testClientID, testSecret.ClientSecret, s.prefix); err != nil {
 			fmt.Println(err)
 			return 2
 		}

@@ -74,9 +74,10 @@ func newTLSMaterial(dir string) (*tlsMaterial, error) {
 	return &tlsMaterial{cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caFile: caFile}, nil
 }
 
-// startProvider listens on 127.0.0.1 (a free port). tlsm nil → plain http.
-// issuerSuffix is appended to the base URL to form the issuer discovery announces (e.g. "/").
-func startProvider(name string, tlsm *tlsMaterial, clientID, clientSecret string) (*provider, error) {
+// startProvider listens on 127.0.0.1 (a free port). tlsm nil → plain http. The issuer is
+// <scheme>://127.0.0.1:<port><prefix> (a prefix like Keycloak's /realms/<name>); every endpoint
+// lives under it.
+func startProvider(name string, tlsm *tlsMaterial, clientID, clientSecret, prefix string) (*provider, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -90,17 +91,17 @@ func startProvider(name string, tlsm *tlsMaterial, clientID, clientSecret string
 		scheme = "https"
 	}
 	p := &provider{
-		Issuer:       fmt.Sprintf("%s://%s", scheme, ln.Addr().String()),
+		Issuer:       fmt.Sprintf("%s://%s%s", scheme, ln.Addr().String(), prefix),
 		key:          key,
 		kid:          name + "-1",
 		clientID:     clientID,
 		clientSecret: clientSecret,
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/.well-known/openid-configuration", p.discovery)
-	mux.HandleFunc("/jwks", p.jwks)
-	mux.HandleFunc("/token", p.token)
-	mux.HandleFunc("/authorize", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(prefix+"/.well-known/openid-configuration", p.discovery)
+	mux.HandleFunc(prefix+"/jwks", p.jwks)
+	mux.HandleFunc(prefix+"/token", p.token)
+	mux.HandleFunc(prefix+"/authorize", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "interactive login is not part of the conformance suite", http.StatusBadRequest)
 	})
 	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
