@@ -44,6 +44,8 @@ import (
 	metavalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"sigs.k8s.io/yaml"
 )
@@ -303,19 +305,73 @@ type negCase struct {
 	Set    map[string]any `json:"set"`
 	Reject string         `json:"reject"`
 	Accept bool           `json:"accept"`
-	Why    string         `json:"why"`
+	Schema string         `json:"schema"`
+	Note   string         `json:"note"`
+}
+
+// kexpose's own output schemas (schemas/*.json), by kind: compared with the API server.
+type ownSchemas map[string]*jsonschema.Schema
+
+func loadOwnSchemas(dir string) (ownSchemas, error) {
+	out := ownSchemas{}
+	c := jsonschema.NewCompiler()
+	for kind, file := range map[string]string{"APIRule": "apirule-v2.schema.json", "Istio": "istio-authorizers.schema.json"} {
+		f, err := os.Open(filepath.Join(dir, file))
+		if err != nil {
+			return nil, err
+		}
+		doc, err := jsonschema.UnmarshalJSON(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		if err := c.AddResource(file, doc); err != nil {
+			return nil, err
+		}
+		if out[kind], err = c.Compile(file); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+	}
+	return out, nil
+}
+
+// verdict of kexpose's schema: "" when it accepts, else its error.
+func (o ownSchemas) verdict(obj map[string]any) string {
+	kind, _ := obj["kind"].(string)
+	s, ok := o[kind]
+	if !ok {
+		return "no kexpose schema for " + kind
+	}
+	raw, _ := json.Marshal(obj)
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return err.Error()
+	}
+	if err := s.Validate(inst); err != nil {
+		return strings.ReplaceAll(err.Error(), "\n", " ")
+	}
+	return ""
 }
 
 func main() {
 	crds := flag.String("crds", "conformance/crds", "CRD directory (with SOURCE.md)")
 	repo := flag.String("repo", ".", "kexpose repository root")
 	kexpose := flag.String("kexpose", "", "kexpose binary (renders every fixture and round-trip spec)")
+	schemas := flag.String("schemas", "", "kexpose's output schemas (default <repo>/schemas)")
 	casesFile := flag.String("cases", "", "negative cases (default <repo>/conformance/apirule-cases.yaml)")
 	flag.Parse()
 	if *casesFile == "" {
 		*casesFile = filepath.Join(*repo, "conformance/apirule-cases.yaml")
 	}
+	if *schemas == "" {
+		*schemas = filepath.Join(*repo, "schemas")
+	}
 	reg, err := loadCRDs(*crds)
+	if err != nil {
+		fmt.Println("FAIL", err)
+		os.Exit(1)
+	}
+	own, err := loadOwnSchemas(*schemas)
 	if err != nil {
 		fmt.Println("FAIL", err)
 		os.Exit(1)
@@ -377,8 +433,26 @@ func main() {
 				failed++
 			}
 		}
+		schemaSays := "accept"
+		if v := own.verdict(o); v != "" {
+			schemaSays = "reject"
+		}
 		errs := reg.validate(o)
 		joined := strings.Join(errs, "; ")
+		if schemaSays != c.Schema {
+			failed++
+			fmt.Printf("FAIL case %s [%s]: kexpose's schema says %s, the table records %q (API server: %q)\n", c.ID, c.Code, schemaSays, c.Schema, joined)
+			continue
+		}
+		apiSays := "reject"
+		if len(errs) == 0 {
+			apiSays = "accept"
+		}
+		if apiSays != schemaSays && c.Note == "" {
+			failed++
+			fmt.Printf("FAIL case %s [%s]: kexpose's schema says %s, the API server says %s: record why in `note` (the API server wins)\n", c.ID, c.Code, schemaSays, apiSays)
+			continue
+		}
 		switch {
 		case c.Accept && len(errs) == 0:
 			fmt.Printf("ok   case %s [%s]: accepted\n", c.ID, c.Code)
