@@ -160,6 +160,18 @@ fn report(what: &str, out: &Output) {
 #[test]
 fn real_oauth2_proxy_behind_envoy_check_requests() {
     let Some(b) = bins() else { return };
+    // the runner's own unit tests: the chart's rendering and the check request
+    let unit = Command::new("go")
+        .args(["test", "./runner"])
+        .current_dir(root().join("conformance"))
+        .output()
+        .expect("go test");
+    assert!(
+        unit.status.success(),
+        "go test ./runner:\n{}{}",
+        String::from_utf8_lossy(&unit.stdout),
+        String::from_utf8_lossy(&unit.stderr)
+    );
     let out = run(
         &b.runner,
         &[
@@ -192,4 +204,48 @@ fn api_server_validation_of_emitted_objects() {
         ],
     );
     report("the API server validation", &out);
+}
+
+/// docs/conformance.md has a row for every oauth2-proxy, authorizer and APIRule code, and every
+/// code the case tables name exists (a renamed code must not leave a stale case behind).
+#[test]
+fn conformance_table_covers_every_code() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kexpose"))
+        .arg("codes")
+        .output()
+        .expect("kexpose codes");
+    let codes: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    assert!(codes.len() > 20, "kexpose codes printed {codes:?}");
+    let doc = std::fs::read_to_string(root().join("docs/conformance.md")).expect("docs");
+    let rows: Vec<&str> = doc.lines().filter(|l| l.starts_with('|')).collect();
+    let missing: Vec<&String> = codes
+        .iter()
+        .filter(|c| {
+            c.starts_with("oauth2-proxy-")
+                || c.starts_with("authorizer-")
+                || c.starts_with("apirule-")
+                || *c == "port-range"
+        })
+        .filter(|c| !rows.iter().any(|r| r.contains(&format!("`{c}`"))))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/conformance.md has no table row for {missing:?}"
+    );
+    for table in ["conformance/cases.yaml", "conformance/apirule-cases.yaml"] {
+        let text = std::fs::read_to_string(root().join(table)).expect(table);
+        for code in text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("code: "))
+            .filter(|c| *c != "none")
+        {
+            assert!(
+                codes.iter().any(|c| c == code),
+                "{table} names code `{code}`, which `kexpose codes` does not list"
+            );
+        }
+    }
 }

@@ -40,6 +40,8 @@ type tcase struct {
 	// Disagreement records, in words, where kexpose's verdict and the real behaviour part ways
 	// (printed with the result; docs/conformance.md lists them).
 	Disagreement string `json:"disagreement"`
+	// Message: a substring of kexpose's diagnostic, tying its text to what the real process says.
+	Message string `json:"message"`
 }
 
 func loadCases(path string) (*caseTable, error) {
@@ -282,6 +284,10 @@ func (e *env) runCase(c tcase) {
 	}
 	defer p.stop()
 	kexposeOK := res.Kexpose == c.Kexpose
+	if c.Message != "" && !strings.Contains(val.stderr, c.Message) {
+		kexposeOK = false
+		res.Kexpose += fmt.Sprintf(" (its message lacks %q)", c.Message)
+	}
 	if p.exited() {
 		code := -1
 		if p.cmd.ProcessState != nil {
