@@ -363,7 +363,7 @@ func (e *env) runSpec(specPath string) {
 			continue
 		}
 		if p.exited() {
-			e.add(result{ID: tid + " starts", Detail: "oauth2-proxy exited: " + lastLines(p.out.String(), 3)})
+			e.add(result{ID: tid + " starts", Detail: "oauth2-proxy exited: " + lastLines(p.out.String(), 1)})
 			continue
 		}
 		e.add(result{ID: tid + " starts", Pass: true, Detail: "serves /ping"})
