@@ -14,7 +14,17 @@ import (
 )
 
 type caseTable struct {
-	Cases []tcase `json:"cases"`
+	Probes []probe `json:"probes"`
+	Cases  []tcase `json:"cases"`
+}
+
+// probe: one of oauth2-proxy's own endpoints and what it answers itself, unprefixed, without a
+// token; ExplainPasses: `kexpose explain` says the path passes without a token (pathPrefix "").
+type probe struct {
+	Path          string `json:"path"`
+	Unprefixed    int    `json:"unprefixed"`
+	ExplainPasses bool   `json:"explainPasses"`
+	Disagreement  string `json:"disagreement"`
 }
 
 type tcase struct {

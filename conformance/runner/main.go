@@ -35,6 +35,7 @@ type env struct {
 	main, other, plain, path      *provider
 	client                        *http.Client
 	results                       []result
+	probes                        []probe
 	o2pVersion                    string
 }
 
@@ -108,6 +109,11 @@ func run(e *env, casesFile string) int {
 	table, err := loadCases(casesFile)
 	if err != nil {
 		fmt.Println(err)
+		return 2
+	}
+	e.probes = table.Probes
+	if len(e.probes) == 0 {
+		fmt.Println(casesFile + ": no probes")
 		return 2
 	}
 	specs, _ := filepath.Glob(filepath.Join(e.repo, "fixtures/*/kexpose.yaml"))
@@ -308,22 +314,6 @@ func concretePath(p string) string {
 // ---------------------------------------------------------------------------------------------
 // every spec kexpose accepts: it renders, each oauth2-proxy starts, tokens and explain agree
 
-// oauth2-proxy's own endpoints (oauthproxy.go buildPreAuthChain / buildProxySubrouter, 7.15.3)
-// and what each answers itself, without a token, when the check request reaches it unprefixed.
-// The static handler is an http.FileServer over the embedded static/ directory: existing files
-// and directories answer 200, other paths 404 (which Envoy treats as a denial).
-var proxyEndpoints = []struct {
-	path     string
-	unprefix int
-}{
-	{"/ping", 200},
-	{"/ready", 200},
-	{"/robots.txt", 200},
-	{"/oauth2/static/css/bulma.min.css", 200},
-	{"/oauth2/static/", 200},
-	{"/oauth2/static/x", 404},
-}
-
 func (e *env) runSpec(specPath string) {
 	rel, _ := filepath.Rel(e.repo, specPath)
 	id := filepath.Dir(rel)
@@ -369,7 +359,7 @@ func (e *env) runSpec(specPath string) {
 		e.add(result{ID: tid + " starts", Pass: true, Detail: "serves /ping"})
 		entry := r.authorizers[name]
 		e.tokenMatrix(tid, doc, r, name, entry, p, sec)
-		e.pathPrefixProbe(tid, val, entry, p)
+		e.pathPrefixProbe(tid, val, r, name, entry, p)
 		p.stop()
 	}
 }
@@ -453,26 +443,48 @@ func (e *env) tokenMatrix(tid string, doc specDoc, r *rendered, name string, ent
 	}
 }
 
-// pathPrefixProbe: oauth2-proxy's own endpoints, asked without a token through the check request.
-// With pathPrefix "" they answer 200 (kexpose warns authorizer-exposes-proxy-endpoints), with
-// a prefix they need a token.
-func (e *env) pathPrefixProbe(tid string, val cliResult, entry authorizerEntry, p *proxyProc) {
+// pathPrefixProbe: oauth2-proxy's own endpoints (the `probes` of cases.yaml), asked without a
+// token through the check request. With a prefix they need a token (401). With pathPrefix "" each
+// answers what oauth2-proxy itself answers; kexpose warns (authorizer-exposes-proxy-endpoints)
+// exactly then, and `kexpose explain` says which of them pass without a token.
+func (e *env) pathPrefixProbe(tid string, val cliResult, r *rendered, name string, entry authorizerEntry, p *proxyProc) {
 	warned := hasDiag(val.stderr, "warning", "authorizer-exposes-proxy-endpoints")
-	for _, ep := range proxyEndpoints {
-		path := ep.path
-		status, err := e.check(entry, original{Method: "GET", Host: "workload.example.com", Path: path, Headers: map[string]string{}}, p)
-		res := result{ID: fmt.Sprintf("%s pathPrefix %q: GET %s without token", tid, entry.PathPrefix, path), Code: "authorizer-exposes-proxy-endpoints", Test: "runner: pathPrefix probe"}
+	host := ""
+	for _, ar := range r.apirules {
+		for _, rule := range ar.Spec.Rules {
+			if host == "" && rule.ExtAuth != nil && contains(rule.ExtAuth.Authorizers, name) && len(ar.Spec.Hosts) > 0 && strings.Contains(ar.Spec.Hosts[0], ".") && !strings.HasPrefix(ar.Spec.Hosts[0], "*.") {
+				host = ar.Spec.Hosts[0]
+			}
+		}
+	}
+	specPath := filepath.Join(filepath.Dir(r.dir), "kexpose.yaml")
+	for _, ep := range e.probes {
+		status, err := e.check(entry, original{Method: "GET", Host: "workload.example.com", Path: ep.Path, Headers: map[string]string{}}, p)
+		res := result{ID: fmt.Sprintf("%s pathPrefix %q: GET %s without token", tid, entry.PathPrefix, ep.Path), Code: "authorizer-exposes-proxy-endpoints", Test: "runner: pathPrefix probe"}
 		if err != nil {
 			res.Detail = err.Error()
-		} else {
-			// with a prefix: a token is needed (401); without: what the endpoint answers itself,
-			// and kexpose warns exactly when pathPrefix is "".
-			want := 401
-			if entry.PathPrefix == "" {
-				want = ep.unprefix
+			e.add(res)
+			continue
+		}
+		want := 401
+		if entry.PathPrefix == "" {
+			want = ep.Unprefixed
+		}
+		res.Pass = status == want && warned == (entry.PathPrefix == "")
+		res.Detail = fmt.Sprintf("oauth2-proxy %d (want %d), kexpose warned: %v", status, want, warned)
+		if host != "" {
+			// explain's prediction for the same path on a host this authorizer protects (only
+			// meaningful where the rule for that path uses this authorizer)
+			ex := e.kx("explain", specPath, "GET", "https://"+host+ep.Path)
+			if strings.Contains(ex.stdout, "extAuth") && strings.Contains(ex.stdout, name) {
+				says := strings.Contains(ex.stdout, "PASSES WITHOUT A TOKEN")
+				wantSays := entry.PathPrefix == "" && ep.ExplainPasses
+				res.Pass = res.Pass && says == wantSays
+				res.Detail += fmt.Sprintf(", explain: passes without a token: %v (recorded %v)", says, wantSays)
 			}
-			res.Pass = status == want && warned == (entry.PathPrefix == "")
-			res.Detail = fmt.Sprintf("oauth2-proxy %d (want %d), kexpose warned: %v", status, want, warned)
+		}
+		if ep.Disagreement != "" && entry.PathPrefix == "" {
+			res.Detail += " | DISAGREEMENT: " + ep.Disagreement
 		}
 		e.add(res)
 	}
