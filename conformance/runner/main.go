@@ -356,7 +356,7 @@ func (e *env) runSpec(specPath string) {
 			e.add(result{ID: tid + " starts", Detail: "oauth2-proxy exited: " + lastLines(p.out.String(), 1)})
 			continue
 		}
-		e.add(result{ID: tid + " starts", Pass: true, Detail: "serves /ping"})
+		e.add(result{ID: tid + " starts", Pass: true, Detail: "ready: /ping and /ready answer 200 (the chart's probes)"})
 		entry := r.authorizers[name]
 		e.tokenMatrix(tid, doc, r, name, entry, p, sec)
 		e.pathPrefixProbe(tid, val, r, name, entry, p)

@@ -104,17 +104,15 @@ func startProxy(bin, workDir string, values map[string]any, sec secretData, caFi
 			return p, r, nil
 		default:
 		}
-		resp, err := client.Get(p.HTTP + "/ping")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p, r, nil
-			}
+		// "Starts" as the chart's probes see it: livenessProbe GET /ping and readinessProbe
+		// GET /ready (chart 10.7.0, oauth2-proxy > 7.4.0) both answer 200.
+		if get200(client, p.HTTP+"/ping") && get200(client, p.HTTP+"/ready") {
+			return p, r, nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	p.stop()
-	return nil, nil, fmt.Errorf("oauth2-proxy neither served /ping nor exited within 30s; output:\n%s", out.String())
+	return nil, nil, fmt.Errorf("oauth2-proxy neither became ready (/ping and /ready 200) nor exited within 30s; output:\n%s", out.String())
 }
 
 func (p *proxyProc) exited() bool {
@@ -139,4 +137,13 @@ func stopAll() {
 	for _, p := range procs {
 		p.stop()
 	}
+}
+
+func get200(c *http.Client, url string) bool {
+	resp, err := c.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == 200
 }
