@@ -466,6 +466,10 @@ func main() {
 			fmt.Printf("FAIL case %s [%s]: expected a rejection containing %q, got: %q\n", c.ID, c.Code, c.Reject, joined)
 		}
 	}
+	if n == 0 || len(table.Cases) == 0 {
+		failed++
+		fmt.Println("FAIL no objects or no cases found: nothing was checked")
+	}
 	fmt.Printf("\napi server validation (k8s.io/apiextensions-apiserver %s): %d objects, %d cases, %d failed\n", apiextVersion(*repo), n, len(table.Cases), failed)
 	if failed > 0 {
 		os.Exit(1)

@@ -103,8 +103,12 @@ func run(e *env, casesFile string) int {
 			return 2
 		}
 	}
-	pool, _ := loadCAPool(e.tlsm.caFile)
-	e.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: pool}}
+	tlsConfig, err := loadCAPool(e.tlsm.caFile)
+	if err != nil {
+		fmt.Println(err)
+		return 2
+	}
+	e.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
 
 	table, err := loadCases(casesFile)
 	if err != nil {
@@ -119,6 +123,10 @@ func run(e *env, casesFile string) int {
 	specs, _ := filepath.Glob(filepath.Join(e.repo, "fixtures/*/kexpose.yaml"))
 	rt, _ := filepath.Glob(filepath.Join(e.repo, "tests/roundtrip/*/kexpose.yaml"))
 	specs = append(specs, rt...)
+	if len(specs) == 0 || len(table.Cases) == 0 {
+		fmt.Printf("no specs under %s or no cases in %s: nothing would be checked\n", e.repo, casesFile)
+		return 2
+	}
 	for _, s := range specs {
 		e.runSpec(s)
 	}
