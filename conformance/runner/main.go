@@ -503,7 +503,7 @@ func (e *env) check(entry authorizerEntry, o original, p *proxyProc) (int, error
 	if err != nil {
 		return 0, err
 	}
-	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -51,7 +52,21 @@ func freePort() (string, error) {
 
 // startProxy starts oauth2-proxy with exactly the chart's args and env (config file path and
 // listen addresses replaced by local ones), and waits until /ping answers or the process exits.
+//
+// The free ports are found by binding and closing, so another program on this shared machine can
+// take one before oauth2-proxy binds it: a start that fails with "address already in use" is
+// retried on fresh ports (a few times), and never counted as oauth2-proxy's verdict.
 func startProxy(bin, workDir string, values map[string]any, sec secretData, caFile string) (*proxyProc, *chartRender, error) {
+	for attempt := 1; ; attempt++ {
+		p, r, err := startProxyOnce(bin, workDir, values, sec, caFile)
+		if err == nil && p.exited() && strings.Contains(p.out.String(), "address already in use") && attempt < 5 {
+			continue
+		}
+		return p, r, err
+	}
+}
+
+func startProxyOnce(bin, workDir string, values map[string]any, sec secretData, caFile string) (*proxyProc, *chartRender, error) {
 	httpAddr, err := freePort()
 	if err != nil {
 		return nil, nil, err
@@ -97,7 +112,8 @@ func startProxy(bin, workDir string, values map[string]any, sec secretData, caFi
 	procsMu.Unlock()
 	go func() { p.exitErr = cmd.Wait(); close(p.done) }()
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(30 * time.Second)
+	// generous: the machine may be busy; a start normally takes well under a second
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.done:
@@ -112,7 +128,7 @@ func startProxy(bin, workDir string, values map[string]any, sec secretData, caFi
 		time.Sleep(50 * time.Millisecond)
 	}
 	p.stop()
-	return nil, nil, fmt.Errorf("oauth2-proxy neither became ready (/ping and /ready 200) nor exited within 30s; output:\n%s", out.String())
+	return nil, nil, fmt.Errorf("oauth2-proxy neither became ready (/ping and /ready 200) nor exited within 90s; output:\n%s", out.String())
 }
 
 func (p *proxyProc) exited() bool {
