@@ -2,7 +2,7 @@
 //! request later, caught before anything is deployed.
 //!
 //! Flags are checked twice: each `extraArgs` entry as written (name, boolean syntax, template
-//! and line-break safety), then the *effective* flags ([`crate::plan::oauth2_proxy_args`]: the
+//! and line-break safety), then the *effective* flags ([`crate::spec::resolve::oauth2_proxy_args`]: the
 //! tutorial's, hardened, plus `audiences` and `extraArgs`) for combinations that fail. A finding
 //! about an effective flag points at the `extraArgs` value when the user set it, else at the
 //! authorizer's name (the default came from kexpose).
@@ -13,6 +13,7 @@ use super::edit_distance;
 use super::oauth2_proxy_flags::{FLAGS, FlagKind, lookup};
 use super::{Ctx, HelpExt};
 use crate::diag::Code;
+use crate::spec::resolve::cluster_domain;
 use crate::spec::{Authorizer, AuthorizerType};
 use crate::yaml::escape_token;
 use indexmap::IndexMap;
@@ -126,7 +127,7 @@ pub(super) fn effective_args(ctx: &Ctx, a: &Authorizer) -> IndexMap<String, Stri
         .as_deref()
         .and_then(|name| ctx.idp(name))
         .map_or("", |p| p.issuer.as_str());
-    crate::plan::oauth2_proxy_args(a, issuer, cluster_domain(ctx))
+    crate::spec::resolve::oauth2_proxy_args(a, issuer, cluster_domain(ctx.spec))
 }
 
 /// Where a finding about effective flag `key` of authorizer `i` points: the `extraArgs` value
@@ -141,14 +142,6 @@ pub(super) fn arg_ptr(i: usize, a: &Authorizer, key: &str) -> String {
 
 fn extra_arg_ptr(i: usize, key: &str) -> String {
     format!("/authorizers/{i}/extraArgs/{}", escape_token(key))
-}
-
-fn cluster_domain<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
-    ctx.spec
-        .cluster
-        .as_ref()
-        .and_then(|c| c.domain.as_deref())
-        .filter(|d| !d.is_empty())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,7 +339,7 @@ fn owned_help(flag: &str, a: &Authorizer) -> String {
             "credentials go in the Secret named by `credentialsSecret` (here `{}`, keys client-id, \
              client-secret, cookie-secret); the chart passes them to oauth2-proxy, and secrets never \
              belong in the spec",
-            crate::plan::credentials_secret(a)
+            crate::spec::resolve::credentials_secret(a)
         ),
         "cookie-name" => "the chart sets the cookie name from `config.cookieName`, which kexpose \
                           writes as \"\" (oauth2-proxy's default `_oauth2_proxy`); remove the key"
@@ -514,13 +507,7 @@ fn check_whitelist(ctx: &mut Ctx, i: usize, a: &Authorizer, value: &str, user_se
             ),
         )
         .with_help("each entry is `domain`, `.domain` or `*.domain`, optionally with `:port` or `:*`, separated by commas without spaces");
-    } else if ctx
-        .spec
-        .cluster
-        .as_ref()
-        .and_then(|c| c.domain.as_deref())
-        .is_none_or(str::is_empty)
-    {
+    } else if cluster_domain(ctx.spec).is_none_or(str::is_empty) {
         // (An invalid `cluster.domain` is reported where it is written.)
         ctx.report(
             Code::Oauth2ProxyWhitelistDomain,
