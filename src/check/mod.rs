@@ -12,7 +12,6 @@
 mod apirule;
 mod oauth2_proxy;
 pub mod oauth2_proxy_flags;
-pub mod paths;
 mod refs;
 pub mod schema;
 mod security;
