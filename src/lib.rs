@@ -9,7 +9,7 @@
 pub mod check;
 pub mod diag;
 pub mod diff;
-pub mod par;
+mod par;
 pub mod paths;
 pub mod plan;
 pub mod render;

@@ -67,6 +67,53 @@ impl Default for Target {
     }
 }
 
+impl Target {
+    /// The target a command line asks for: `stream` for `-o -`; `release_objects` as given
+    /// (default: Argo CD Applications for the stream, none for a directory);
+    /// `argocd_namespace` (only with Argo CD Applications); `instance` with where it came from
+    /// (`--instance`, `ARGOCD_APP_NAME`), named in the error. The error says what is wrong
+    /// with which option.
+    pub fn new(
+        stream: bool,
+        release_objects: Option<ReleaseObjects>,
+        argocd_namespace: Option<String>,
+        instance: Option<(String, &str)>,
+    ) -> Result<Target, String> {
+        let release_objects = match release_objects {
+            Some(r) => r,
+            None if stream => ReleaseObjects::Argocd,
+            None => ReleaseObjects::None,
+        };
+        let mut target = Target {
+            release_objects,
+            stream,
+            ..Target::default()
+        };
+        if let Some(ns) = argocd_namespace {
+            if release_objects != ReleaseObjects::Argocd {
+                return Err(
+                    "--argocd-namespace names the namespace of Argo CD Applications; it needs --helm-release argocd".into(),
+                );
+            }
+            if !is_rfc1123_label(&ns) {
+                return Err(format!(
+                    "--argocd-namespace {ns:?}: not a namespace name (lowercase letters, digits and `-`, at most 63 characters)"
+                ));
+            }
+            target.argocd_namespace = ns;
+        }
+        if let Some((name, from)) = &instance
+            && !is_label_value(name)
+        {
+            return Err(format!(
+                "{from} {name:?} cannot be the label app.kubernetes.io/instance: a label value has at most 63 characters, letters, digits, `-`, `_` and `.`, and starts and ends with a letter or digit; give one with --instance"
+            ));
+        }
+        target.instance = instance.map(|(name, _)| name);
+        Ok(target)
+    }
+}
+
 /// What the GitOps integrations add, resolved from the [`Target`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GitOps {

@@ -1,8 +1,8 @@
 //! APIRule v2 rules: the CRD schema and CEL rules, and the api-gateway controller's checks.
 
-use crate::paths::{CoverIndex, PathError, PathPattern, matches_crd_pattern};
 use super::{Ctx, HelpExt};
 use crate::diag::Code;
+use crate::paths::{CoverIndex, PathError, PathPattern, matches_crd_pattern};
 use crate::spec::names::{is_dns_label, is_fqdn, is_http_token, is_short_host};
 use crate::spec::resolve::{cluster_domain, fqdn};
 use crate::spec::{Authorization, TokenRequirements};
