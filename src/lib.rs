@@ -4,7 +4,6 @@
 //! rules, [`diag`]nostics) → [`plan`] (resolve) → [`render`] (templates, output schemas,
 //! canonical YAML) → [`write`] (all-or-nothing). The library never prints; the `kexpose`
 //! binary does.
-#![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod check;
 pub mod diag;

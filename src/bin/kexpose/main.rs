@@ -1,5 +1,6 @@
 //! The `kexpose` command line: argument parsing, printing and exit codes. Everything else is
 //! in the library.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // the CLI prints
 
 mod args;
 mod report;
