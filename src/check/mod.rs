@@ -6,12 +6,14 @@
 //! | [`schema`] | the spec format itself |
 //! | `refs` | names, references and cross-object rules (what the spec means) |
 //! | `apirule` | the APIRule CRD schema, its CEL rules and the api-gateway controller |
+//! | `authorizer` | what applies to every authorizer type (the Istio CR's timeout) |
 //! | `oauth2_proxy` | oauth2-proxy 7.15.3 start-up and per-request checks, chart 10.7.0 |
 //! | `security` | settings that work but leave something open |
 
 mod apirule;
+mod authorizer;
 mod oauth2_proxy;
-pub mod oauth2_proxy_flags;
+pub use oauth2_proxy::flags as oauth2_proxy_flags;
 mod refs;
 pub mod schema;
 mod security;
@@ -106,6 +108,7 @@ pub fn check(src: &SourceFile) -> Checked {
     };
     refs::check(&mut ctx);
     apirule::check(&mut ctx);
+    authorizer::check(&mut ctx);
     oauth2_proxy::check(&mut ctx);
     security::check(&mut ctx);
     let mut diagnostics = ctx.diags;
