@@ -3,7 +3,6 @@
 //! so a spec string can never inject structure), then parsed back, validated against the
 //! output schemas in `schemas/`, and written by the canonical YAML emitter.
 
-mod reread;
 pub(crate) mod schemas;
 
 use crate::diag::{Code, Diagnostic};
@@ -452,7 +451,7 @@ fn canonical(
     };
     for doc in docs {
         // The templates' shape is read directly; anything else by the full YAML loader.
-        let value = match reread::parse(doc) {
+        let value = match crate::yaml::reread::parse(doc) {
             Some(value) => {
                 // In unit tests, every fast read is checked against the full loader.
                 #[cfg(test)]
