@@ -2,7 +2,7 @@
 //! as committed there (`kexpose diff --base REV`).
 
 use crate::diag::{Diagnostic, Policy};
-use crate::render::{TEMPLATES, Templates};
+use crate::render::{OUTPUTS, Templates};
 use crate::source::SourceFile;
 use std::path::Path;
 use std::process::Command;
@@ -112,7 +112,7 @@ pub fn base_objects(
     };
     let mut overrides = Vec::new();
     if let Some(tdir) = templates {
-        for (name, _) in TEMPLATES {
+        for name in OUTPUTS.iter().map(|o| o.template) {
             let tparent = tdir.to_string_lossy().into_owned();
             if let Some(text) = show(Path::new("."), rev, &format!("{tparent}/{name}"))? {
                 overrides.push((
