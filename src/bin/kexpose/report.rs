@@ -55,7 +55,7 @@ pub fn check_out(
         eprintln!("{} is up to date", out.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let text = kexpose::write::stale_report(out, outputs, &report, color);
+    let text = kexpose::diff::stale_report(out, outputs, &report, color);
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     eprintln!(
         "{} is out of date: run the same `kexpose render` without --check to update it",
