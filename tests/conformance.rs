@@ -7,6 +7,7 @@
 //! where a missing Go fails them. The Go programs are built once per run, with Go's default build
 //! and module caches; every process started is stopped (the runner's oauth2-proxy children die
 //! with it, and the runner is killed when its guard drops).
+#![allow(clippy::print_stdout, clippy::print_stderr)] // it reports what it ran, or why it skipped
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
