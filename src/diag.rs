@@ -1,7 +1,7 @@
 //! Diagnostics: a stable code, a severity, a location and a message with an optional fix.
 //!
 //! Every rule kexpose applies has one [`Code`]; the table below is the single list of them
-//! (the README's diagnostics table and a snapshot test are generated from it).
+//! (`docs/diagnostics.md`, via [`reference_markdown`], and a snapshot test are generated from it).
 
 use crate::source::{SourceFile, Span};
 use std::fmt;
