@@ -10,12 +10,16 @@
 //! | `security` | settings that work but leave something open |
 
 mod apirule;
+mod apirule_fidelity;
+mod go_syntax;
 mod oauth2_proxy;
 pub mod oauth2_proxy_flags;
+mod oauth2_proxy_start;
 pub mod paths;
 mod refs;
 pub mod schema;
 mod security;
+mod segment_trie;
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
@@ -107,6 +111,7 @@ pub fn check(src: &SourceFile) -> Checked {
     };
     refs::check(&mut ctx);
     apirule::check(&mut ctx);
+    apirule_fidelity::check(&mut ctx);
     oauth2_proxy::check(&mut ctx);
     security::check(&mut ctx);
     let mut diagnostics = ctx.diags;
