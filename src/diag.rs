@@ -118,7 +118,7 @@ codes! {
     Oauth2ProxyAudienceMismatch = "oauth2-proxy-audience-mismatch", Warning, "a restriction requires an audience that the oauth2-proxy authorizer (with `clientId` set) does not accept: 401";
     Oauth2ProxyBoolFlag = "oauth2-proxy-bool-flag", Error, "a boolean flag with a value Go's strconv.ParseBool refuses (the process exits)";
     Oauth2ProxyUnsafeValue = "oauth2-proxy-unsafe-value", Error, "an `extraArgs` value with `{{` (the chart runs values through tpl) or a line break";
-    Oauth2ProxyUpstream = "oauth2-proxy-upstream", Error, "`upstream` other than static://200 (Envoy's ext_authz allows only 200)";
+    Oauth2ProxyUpstream = "oauth2-proxy-upstream", Warning, "`upstream` other than static://200: Envoy's ext_authz allows only on 200, so every call is denied";
     Oauth2ProxyCookieSamesite = "oauth2-proxy-cookie-samesite", Error, "`cookie-samesite` not one of \"\", lax, strict, none (the process exits)";
     Oauth2ProxyCookieSamesiteInsecure = "oauth2-proxy-cookie-samesite-insecure", Warning, "`cookie-samesite: none` without a secure cookie: browsers drop the cookie";
     Oauth2ProxyCookieDomain = "oauth2-proxy-cookie-domain", Warning, "a `cookie-domain` entry Go does not write into Set-Cookie (port, `*`, `_`): the cookie becomes host-only";
@@ -141,7 +141,7 @@ codes! {
     Oauth2ProxyAllowedRole = "oauth2-proxy-allowed-role", Warning, "`allowed-role` with provider oidc is ignored (only keycloak-oidc reads it)";
     Oauth2ProxyEmailDomain = "oauth2-proxy-email-domain", Warning, "`email-domain` without `*` on a bearer-only authorizer: client-credentials tokens carry no email, every call gets 403";
     AuthorizerTimeoutWholeSeconds = "authorizer-timeout-whole-seconds", Error, "an authorizer timeout that is not a whole number of seconds (Kyma truncates it)";
-    AuthorizerIncludeAuthorization = "authorizer-include-authorization", Error, "`headers.inCheck.include` without `authorization`: tokens never reach the authorizer";
+    AuthorizerIncludeAuthorization = "authorizer-include-authorization", Warning, "`headers.inCheck.include` without `authorization`: tokens never reach the authorizer, bearer calls are denied";
     // ---- security ----
     AuthorizerExposesProxyEndpoints = "authorizer-exposes-proxy-endpoints", Warning, "`pathPrefix: \"\"` lets /ping, /ready, /robots.txt and /oauth2/static/* of every protected workload pass without a token";
     Oauth2ProxyCookieInsecure = "oauth2-proxy-cookie-insecure", Warning, "`cookie-secure: \"false\"` sends the session cookie over plain http";

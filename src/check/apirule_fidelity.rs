@@ -163,8 +163,37 @@ fn scopes_in_scp(ctx: &mut Ctx) {
     let spec = ctx.spec;
     for (w, wl) in spec.workloads.iter().enumerate() {
         for (r, rule) in wl.rules.iter().enumerate() {
-            let Some(jwt) = &rule.jwt else { continue };
-            let entra: Vec<String> = jwt_providers(spec, jwt)
+            // jwt rules, and extAuth restrictions (same ALLOW policies, authenticated by the
+            // named providers or else the authorizers' ones).
+            let (req, base, providers) = if let Some(jwt) = &rule.jwt {
+                (
+                    jwt.clone(),
+                    format!("/workloads/{w}/rules/{r}/jwt"),
+                    jwt_providers(spec, jwt),
+                )
+            } else if let Some(ext) = &rule.ext_auth {
+                let req = ext.requirements();
+                let mut providers = jwt_providers(spec, &req);
+                if req.identity_provider.is_none() && req.identity_providers.is_none() {
+                    providers = ext
+                        .authorizers
+                        .iter()
+                        .filter_map(|n| spec.authorizers.iter().find(|a| &a.name == n))
+                        .filter_map(|a| a.identity_provider.as_deref())
+                        .filter_map(|n| {
+                            spec.identity_providers
+                                .iter()
+                                .enumerate()
+                                .find(|(_, p)| p.name == n)
+                        })
+                        .collect();
+                }
+                (req, format!("/workloads/{w}/rules/{r}/extAuth"), providers)
+            } else {
+                continue;
+            };
+            let jwt = &req;
+            let entra: Vec<String> = providers
                 .into_iter()
                 .filter(|(_, p)| is_entra_issuer(&p.issuer))
                 .map(|(_, p)| p.name.clone())
@@ -172,7 +201,6 @@ fn scopes_in_scp(ctx: &mut Ctx) {
             if entra.is_empty() {
                 continue;
             }
-            let base = format!("/workloads/{w}/rules/{r}/jwt");
             let mut ptrs = Vec::new();
             if jwt.required_scopes.as_ref().is_some_and(|s| !s.is_empty()) {
                 ptrs.push(format!("{base}/requiredScopes"));

@@ -485,7 +485,7 @@ fn check_effective_args(ctx: &mut Ctx, i: usize, a: &Authorizer) {
         ctx.report(
             Code::Oauth2ProxyUpstream,
             &arg_ptr(i, a, "upstream"),
-            format!("`upstream` must stay `{STATIC_UPSTREAM}`: Envoy's ext_authz allows a request only when the authorizer answers 200"),
+            format!("`upstream` is not `{STATIC_UPSTREAM}`: Envoy's ext_authz allows a request only when the authorizer answers 200, so every call is denied"),
         )
         .with_help("remove `upstream` from extraArgs; the workload is reached through the APIRule, not through oauth2-proxy");
     }
