@@ -126,10 +126,10 @@ pub(crate) fn check(ctx: &mut Ctx, i: usize, a: &Authorizer) {
     }
 
     // pkg/validation/cookie.go validateCookie: refresh must be below expire (unless expire is 0).
-    let refresh = flag("cookie-refresh").map_or(Some(0), super::oauth2_proxy::parse_go_duration);
+    let refresh = flag("cookie-refresh").map_or(Some(0), super::authorizer::parse_go_duration);
     let expire = flag("cookie-expire").map_or(
         Some(168 * 3_600_000_000_000),
-        super::oauth2_proxy::parse_go_duration,
+        super::authorizer::parse_go_duration,
     );
     if let (Some(refresh), Some(expire)) = (refresh, expire)
         && expire != 0
