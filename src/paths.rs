@@ -41,9 +41,11 @@
 //! # Conflicts
 //!
 //! `a.covers(b)` decides language inclusion: every request path that `b`
-//! matches is also matched by `a`. For rules that share a method, taken in rule
-//! order, a later rule conflicts when an earlier rule's path covers it (the
-//! later rule could never be reached). Examples: `/*` covers `/anything` (but
+//! matches is also matched by `a`. Whether the api-gateway controller accepts a
+//! rule order is decided by its segment trie, reproduced in
+//! `check::segment_trie`, which rejects more orders than inclusion does; the
+//! APIRule check uses `covers` to say whether a rejected later rule could
+//! really never be reached. Examples: `/*` covers `/anything` (but
 //! not the other way round); `/a/{**}` covers `/a/{*}/b`; `/a/{*}` does not
 //! cover `/a/{**}`; `/a/{**}/c` covers `/a/{**}/b/c` (but not the other way
 //! round).

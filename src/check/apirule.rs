@@ -1,8 +1,9 @@
 //! APIRule v2 rules: the CRD schema and CEL rules, and the api-gateway controller's checks.
 
+use super::segment_trie::SegmentTrie;
 use super::{Ctx, HelpExt};
 use crate::diag::Code;
-use crate::paths::{CoverIndex, PathError, PathPattern, matches_crd_pattern};
+use crate::paths::{PathError, PathPattern, matches_crd_pattern};
 use crate::spec::names::{is_dns_label, is_fqdn, is_http_token, is_short_host};
 use crate::spec::resolve::{cluster_domain, fqdn};
 use crate::spec::{Authorization, TokenRequirements};
@@ -121,10 +122,11 @@ pub(crate) fn check(ctx: &mut Ctx) {
             )
             .with_help("add a rule, or remove the workload");
         }
-        // Per method (index into METHODS), the parsed paths of earlier rules, and each rule's
-        // valid methods (for conflicts).
-        let mut earlier: [Option<CoverIndex>; METHODS.len()] = Default::default();
-        let mut rule_methods: Vec<Vec<String>> = Vec::with_capacity(wl.rules.len());
+        // Per method (index into METHODS): the controller's segment trie of the earlier rules'
+        // paths, and those rules (index, parsed path) to name and explain a collision; each
+        // rule's valid methods.
+        let mut tries: [SegmentTrie; METHODS.len()] = Default::default();
+        let mut earlier: [Vec<(usize, PathPattern)>; METHODS.len()] = Default::default();
         for (r, rule) in wl.rules.iter().enumerate() {
             let rbase = || format!("/workloads/{w}/rules/{r}");
             access_strategy(
@@ -185,33 +187,75 @@ pub(crate) fn check(ctx: &mut Ctx) {
                 ctx.report(Code::ApiruleCorsWithoutOptions, &format!("{}/methods", rbase()), format!("workload `{}` configures CORS but this rule does not allow OPTIONS: browsers' preflight requests to `{}` fail", wl.name, rule.path))
                     .with_help("add OPTIONS to the methods");
             }
-            rule_methods.push(methods);
-            let methods = &rule_methods[r];
             let Some(pattern) = path(ctx, &|| format!("{}/path", rbase()), &rule.path) else {
                 continue;
             };
-            // Conflicts: the earliest earlier rule sharing a method whose path covers this one,
-            // named with the first of this rule's methods that it shares.
-            let first = method_ids
-                .iter()
-                .filter_map(|&m| earlier[m].as_ref()?.earliest_covering(&pattern))
-                .min();
-            if let Some((first, method)) = first.and_then(|e| {
-                let shared = methods.iter().find(|m| rule_methods[e].contains(m))?;
-                Some((e, shared.clone()))
-            }) {
-                let first_span = ctx.at(&format!("{}/rules/{first}/path", base()));
-                let earlier_path = &wl.rules[first].path;
-                let d = ctx.report(Code::ApirulePathConflict, &format!("{}/path", rbase()), format!("`{method} {}` can never match: the earlier rule `{method} {earlier_path}` already matches every request it matches", rule.path));
-                if let Some(s) = first_span {
-                    d.related.push((s, "the earlier rule".into()));
-                }
-                d.with_help("rules are evaluated in order: move this more specific rule above the earlier one");
-            }
+            // Rule order, as the controller decides it (`hasPathByMethodConflict`,
+            // internal/validation/v2alpha1/rules.go @ 64d110d6): per method, in rule order, each
+            // path goes into a segment trie and is rejected when an earlier path can match it
+            // (see `segment_trie`). A method listed twice inserts the path twice (that is
+            // `apirule-method-duplicate`). Report the first method that collides, naming the
+            // earlier rule that makes it collide, and say whether that rule really matches
+            // every request of this one (exact inclusion) or only the trie thinks so.
+            let raw = &rule.path;
+            let mut reported = false;
+            let mut seen_here: Vec<usize> = Vec::new();
             for &m in &method_ids {
-                earlier[m]
-                    .get_or_insert_with(Default::default)
-                    .insert(&pattern, r);
+                if seen_here.contains(&m) {
+                    continue; // duplicate method: reported as apirule-method-duplicate
+                }
+                seen_here.push(m);
+                if !reported && tries[m].collides(raw) {
+                    reported = true;
+                    // The earlier rule after whose insertion this path collides.
+                    let mut probe = SegmentTrie::default();
+                    let culprit = earlier[m].iter().find(|(e, _)| {
+                        probe.insert(&wl.rules[*e].path);
+                        probe.collides(raw)
+                    });
+                    let method = METHODS[m];
+                    let (first, covers) = match culprit {
+                        Some((e, p)) => (Some(*e), p.covers(&pattern)),
+                        None => (None, false),
+                    };
+                    let why = match first {
+                        Some(e) if covers => format!(
+                            "the earlier rule `{method} {}` already matches every request it matches",
+                            wl.rules[e].path
+                        ),
+                        Some(e) => format!(
+                            "its segment trie takes the earlier rule `{method} {}` as matching it, although not every request of this rule reaches that one (the trie compares `{{*}}` and `{{**}}` as segments and lets `{{**}}` stand for no segment)",
+                            wl.rules[e].path
+                        ),
+                        None => "an earlier rule with that method matches it".to_string(),
+                    };
+                    // Would the controller accept the two in the other order?
+                    let swapped_ok = first.is_some_and(|e| {
+                        let mut t = SegmentTrie::default();
+                        t.insert(raw);
+                        !t.collides(&wl.rules[e].path)
+                    });
+                    let help = if swapped_ok {
+                        "rules are evaluated in order: move this more specific rule above the earlier one"
+                    } else {
+                        "the controller accepts these two paths for one method in neither order: merge them into one rule, or give them different methods"
+                    };
+                    let first_span =
+                        first.and_then(|e| ctx.at(&format!("{}/rules/{e}/path", base())));
+                    let d = ctx.report(
+                        Code::ApirulePathConflict,
+                        &format!("{}/path", rbase()),
+                        format!("the api-gateway controller rejects the APIRule (path collision for `{method} {raw}`): {why}"),
+                    );
+                    if let Some(s) = first_span {
+                        d.related.push((s, "the earlier rule".into()));
+                    }
+                    d.with_help(help);
+                }
+                if !tries[m].collides(raw) {
+                    tries[m].insert(raw);
+                    earlier[m].push((r, pattern.clone()));
+                }
             }
         }
     }

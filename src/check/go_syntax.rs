@@ -81,10 +81,9 @@ fn underscore_ok(s: &str) -> bool {
     let b = s.as_bytes();
     let mut saw = b'^';
     let mut i = 0;
-    let hex = b.len() >= 2
-        && b[0] == b'0'
-        && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x');
-    let is_hex = hex && b[1].to_ascii_lowercase() == b'x';
+    let hex =
+        b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x');
+    let is_hex = hex && b[1].eq_ignore_ascii_case(&b'x');
     if hex {
         i = 2;
         saw = b'0';
@@ -189,7 +188,11 @@ pub(crate) fn is_ip_net(s: &str) -> bool {
                 IpAddr::V4(v4) => {
                     bits <= 32 && {
                         let v = u32::from(v4);
-                        let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+                        let mask = if bits == 0 {
+                            0
+                        } else {
+                            u32::MAX << (32 - bits)
+                        };
                         v & !mask == 0
                     }
                 }
@@ -288,7 +291,17 @@ mod tests {
             assert_eq!(parse_int(s), Some(v), "{s}");
         }
         for bad in [
-            "", " 3", "3 ", "08", "0x", "1__0", "_1", "1_", "3.0", "9223372036854775808", "1e3",
+            "",
+            " 3",
+            "3 ",
+            "08",
+            "0x",
+            "1__0",
+            "_1",
+            "1_",
+            "3.0",
+            "9223372036854775808",
+            "1e3",
         ] {
             assert_eq!(parse_int(bad), None, "{bad}");
         }
@@ -311,10 +324,24 @@ mod tests {
 
     #[test]
     fn ip_nets_as_oauth2_proxy_parses_them() {
-        for s in ["10.0.0.0/8", "192.168.1.1", "::1", "fd00::/8", "0.0.0.0/0", "10.0.0.1/32"] {
+        for s in [
+            "10.0.0.0/8",
+            "192.168.1.1",
+            "::1",
+            "fd00::/8",
+            "0.0.0.0/0",
+            "10.0.0.1/32",
+        ] {
             assert!(is_ip_net(s), "{s}");
         }
-        for s in ["10.0.0.1/8", "10.0.0.0/33", "foo", "10.0.0.0/", "10.0.0.0/+8", "::1/129"] {
+        for s in [
+            "10.0.0.1/8",
+            "10.0.0.0/33",
+            "foo",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "::1/129",
+        ] {
             assert!(!is_ip_net(s), "{s}");
         }
     }
@@ -324,7 +351,16 @@ mod tests {
         for s in [".example.com", "example.com", "a-b.example.com", "10.0.0.1"] {
             assert!(is_valid_cookie_domain(s), "{s}");
         }
-        for s in ["example.com:443", "*", "*.example.com", "my_host.example.com", "-a.com", "a-.com", "::1", ""] {
+        for s in [
+            "example.com:443",
+            "*",
+            "*.example.com",
+            "my_host.example.com",
+            "-a.com",
+            "a-.com",
+            "::1",
+            "",
+        ] {
             assert!(!is_valid_cookie_domain(s), "{s}");
         }
     }

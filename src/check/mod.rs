@@ -5,18 +5,24 @@
 //! |---|---|
 //! | [`schema`] | the spec format itself |
 //! | `refs` | names, references and cross-object rules (what the spec means) |
-//! | `apirule` | the APIRule CRD schema, its CEL rules and the api-gateway controller |
+//! | `apirule` | the APIRule CRD schema, its CEL rules and the controller's rule order (`segment_trie`) |
+//! | `apirule_fidelity` | controller checks across rules, and hazards of accepted rule sets |
 //! | `authorizer` | what applies to every authorizer type (the Istio CR's timeout) |
 //! | `oauth2_proxy` | oauth2-proxy 7.15.3 start-up and per-request checks, chart 10.7.0 |
+//! | `oauth2_proxy_start` | oauth2-proxy's remaining exit-at-start conditions (`go_syntax`) |
 //! | `security` | settings that work but leave something open |
 
 mod apirule;
+mod apirule_fidelity;
 mod authorizer;
+mod go_syntax;
 mod oauth2_proxy;
 pub use oauth2_proxy::flags as oauth2_proxy_flags;
+mod oauth2_proxy_start;
 mod refs;
 pub mod schema;
 mod security;
+mod segment_trie;
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
@@ -108,6 +114,7 @@ pub fn check(src: &SourceFile) -> Checked {
     };
     refs::check(&mut ctx);
     apirule::check(&mut ctx);
+    apirule_fidelity::check(&mut ctx);
     authorizer::check(&mut ctx);
     oauth2_proxy::check(&mut ctx);
     security::check(&mut ctx);

@@ -42,7 +42,8 @@ pub(crate) fn check(ctx: &mut Ctx) {
         }
 
         let args = effective_args(ctx, a);
-        if args.get("cookie-secure").map(String::as_str) == Some("false") {
+        let flag = |k: &str| args.get(k).and_then(|v| super::go_syntax::parse_bool(v));
+        if flag("cookie-secure") == Some(false) {
             ctx.report(
                 Code::Oauth2ProxyCookieInsecure,
                 &arg_ptr(i, a, "cookie-secure"),
@@ -50,11 +51,14 @@ pub(crate) fn check(ctx: &mut Ctx) {
             )
             .with_help("remove `cookie-secure` from extraArgs to use kexpose's default \"true\" (the Kyma gateway serves https)");
         }
-        if args
-            .get("insecure-oidc-skip-issuer-verification")
-            .map(String::as_str)
-            == Some("true")
-        {
+        // The entra-id provider still checks the token issuer against
+        // https://login.microsoftonline.com/{tenant-id}/v2.0 and, with entra-id-allowed-tenant,
+        // the tenant (oauth2-proxy v7.15.3 docs, providers/ms_entra_id.md): no hazard then.
+        let tenants_checked = args.get("provider").map(String::as_str) == Some("entra-id")
+            && args
+                .get("entra-id-allowed-tenant")
+                .is_some_and(|t| !t.is_empty());
+        if flag("insecure-oidc-skip-issuer-verification") == Some(true) && !tenants_checked {
             ctx.report(
                 Code::Oauth2ProxySkipIssuerVerification,
                 &arg_ptr(i, a, "insecure-oidc-skip-issuer-verification"),

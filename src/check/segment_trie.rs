@@ -105,10 +105,7 @@ impl SegmentTrie {
                     },
                 );
             }
-            node = node
-                .children
-                .get_mut(&tok.literal)
-                .expect("inserted above");
+            node = node.children.get_mut(&tok.literal).expect("inserted above");
         }
         true
     }

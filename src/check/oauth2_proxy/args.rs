@@ -5,21 +5,14 @@
 use super::flags::{FLAGS, FlagKind, lookup};
 use super::{arg_ptr, effective_args, extra_arg_ptr};
 use crate::check::authorizer::parse_go_duration;
+use crate::check::go_syntax::{parse_bool, parse_int, split_csv};
 use crate::check::{Ctx, HelpExt, edit_distance};
 use crate::diag::Code;
 use crate::spec::Authorizer;
-use crate::spec::resolve::cluster_domain;
-use regex::Regex;
-use std::sync::LazyLock;
 
-/// Flags the chart or the credentials Secret set; a second value would conflict with them.
-const OWNED_FLAGS: &[&str] = &[
-    "http-address",
-    "https-address",
-    "metrics-address",
-    "config",
-    "alpha-config",
-    "cookie-name",
+/// Credential flags: the chart passes them from the credentials Secret (`proxyVarsAsSecrets`),
+/// and kexpose never writes a secret into its output (a kexpose rule, not oauth2-proxy's).
+const SECRET_FLAGS: &[&str] = &[
     "client-id",
     "client-secret",
     "client-secret-file",
@@ -27,15 +20,20 @@ const OWNED_FLAGS: &[&str] = &[
     "cookie-secret-file",
 ];
 
+/// Listen addresses chart 10.7.0 renders itself (`templates/deployment.yaml`, alphaConfig off,
+/// `metrics.enabled` true by default) and points its Service, probes and metrics port at. pflag
+/// keeps the last value of a repeated flag and extraArgs come after these, so another value
+/// moves the listener away from them (the pod never becomes ready); the same value is harmless.
+const CHART_ADDRESSES: &[(&str, &str)] = &[
+    ("http-address", "0.0.0.0:4180"),
+    ("metrics-address", "0.0.0.0:44180"),
+];
+
 /// oauth2-proxy's accepted `cookie-samesite` values (`pkg/validation/cookie.go`).
 const SAMESITE_VALUES: &[&str] = &["", "lax", "strict", "none"];
 
 /// The one upstream an ext_authz authorizer may have: Envoy allows the request only on 200.
 const STATIC_UPSTREAM: &str = "static://200";
-
-static WHITELIST_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(\*\.|\.)?[A-Za-z0-9.-]+(:(\*|[0-9]{1,5}))?$").expect("valid regex")
-});
 
 // ---------------------------------------------------------------------------------------------
 // extraArgs as written
@@ -63,40 +61,66 @@ pub(super) fn check_extra_args(ctx: &mut Ctx, i: usize, a: &Authorizer) {
             )
             .with_help("write the value on one line; list flags take comma-separated values");
         }
-        if let Some(owned) = OWNED_FLAGS.iter().find(|f| **f == key.as_str()) {
+        if let Some(owned) = SECRET_FLAGS.iter().find(|f| **f == key.as_str()) {
             let help = owned_help(owned, a);
             ctx.report_key(
                 Code::Oauth2ProxyOwnedFlag,
                 &ptr,
-                format!("`{key}` is set by the oauth2-proxy chart or the credentials Secret, not by extraArgs"),
+                format!("`{key}` comes from the credentials Secret: kexpose never writes credentials into the Helm values"),
             )
             .with_help(help);
             continue;
         }
+        if let Some((_, chart)) = CHART_ADDRESSES.iter().find(|(f, _)| *f == key.as_str()) {
+            if value != *chart {
+                ctx.report(
+                    Code::Oauth2ProxyOwnedFlag,
+                    &ptr,
+                    format!("chart 10.7.0 passes `--{key}={chart}` and points its Service and probes there; this later value wins and moves the listener away, so the pod never becomes ready"),
+                )
+                .with_help(format!("remove `{key}` (or write `{chart}`, the chart's own value)"));
+            }
+            continue;
+        }
+        if key == "alpha-config" {
+            ctx.report_key(
+                Code::Oauth2ProxyOwnedFlag,
+                &ptr,
+                "`alpha-config`: the chart passes --alpha-config itself only when its alphaConfig is enabled, which kexpose does not do, and the file would not exist in the pod",
+            )
+            .with_help("remove the key; express the settings as extraArgs flags");
+            continue;
+        }
+        if key == "config" {
+            ctx.report_key(
+                Code::Oauth2ProxyFlagIgnored,
+                &ptr,
+                "`config` is ignored: chart 10.7.0 passes its own `--config=/etc/oauth2_proxy/oauth2_proxy.cfg` after extraArgs, and the last value wins",
+            )
+            .with_help("remove the key; express the settings as extraArgs flags");
+            continue;
+        }
         match lookup(key) {
             None => report_unknown_flag(ctx, &ptr, key),
-            Some(FlagKind::Bool) if value != "true" && value != "false" => {
-                let why = if value.is_empty() {
-                    "an empty value makes oauth2-proxy exit at start"
-                } else {
-                    "oauth2-proxy's flag parser and the chart's quoting accept nothing else reliably"
-                };
+            // pflag parses booleans with Go's strconv.ParseBool.
+            Some(FlagKind::Bool) if parse_bool(&value).is_none() => {
                 ctx.report(
                     Code::Oauth2ProxyBoolFlag,
                     &ptr,
                     format!(
-                        "`{key}` is a boolean flag: its value must be \"true\" or \"false\" ({why})"
+                        "oauth2-proxy exits at start: `{key}` is a boolean flag, and Go's ParseBool accepts only true/false, 1/0, t/f, T/F, TRUE/FALSE, True/False"
                     ),
                 )
                 .with_help(format!("write `{key}: \"true\"` or `{key}: \"false\"`"));
             }
-            Some(FlagKind::Int) if value.trim().parse::<i64>().is_err() => {
+            // pflag parses integers with strconv.ParseInt(s, 0, 64).
+            Some(FlagKind::Int) if parse_int(&value).is_none() => {
                 ctx.report(
                     Code::Oauth2ProxyFlagValue,
                     &ptr,
                     format!("`{key}` takes an integer: oauth2-proxy exits at start when it cannot parse the value"),
                 )
-                .with_help(format!("write a whole number, e.g. `{key}: \"3\"`"));
+                .with_help(format!("write a whole number without spaces, e.g. `{key}: \"3\"`"));
             }
             Some(FlagKind::Duration) if parse_go_duration(&value).is_none() => {
                 ctx.report(
@@ -134,24 +158,13 @@ pub(super) fn check_audiences(ctx: &mut Ctx, i: usize, a: &Authorizer) {
     }
 }
 
-fn owned_help(flag: &str, a: &Authorizer) -> String {
-    match flag {
-        "client-id" | "client-secret" | "client-secret-file" | "cookie-secret"
-        | "cookie-secret-file" => format!(
-            "credentials go in the Secret named by `credentialsSecret` (here `{}`, keys client-id, \
-             client-secret, cookie-secret); the chart passes them to oauth2-proxy, and secrets never \
-             belong in the spec",
-            crate::spec::resolve::credentials_secret(a)
-        ),
-        "cookie-name" => "the chart sets the cookie name from `config.cookieName`, which kexpose \
-                          writes as \"\" (oauth2-proxy's default `_oauth2_proxy`); remove the key"
-            .into(),
-        "config" | "alpha-config" => "the chart passes --config with the ConfigMap it generates; \
-                                      remove the key"
-            .into(),
-        _ => "the chart sets the listen addresses its Service, probes and metrics use; remove the key"
-            .into(),
-    }
+fn owned_help(_flag: &str, a: &Authorizer) -> String {
+    format!(
+        "credentials go in the Secret named by `credentialsSecret` (here `{}`, keys client-id, \
+         client-secret, cookie-secret); the chart passes them to oauth2-proxy, and secrets never \
+         belong in the spec",
+        crate::plan::credentials_secret(a)
+    )
 }
 
 fn report_unknown_flag(ctx: &mut Ctx, ptr: &str, key: &str) {
@@ -217,7 +230,7 @@ pub(super) fn check_effective_args(ctx: &mut Ctx, i: usize, a: &Authorizer) {
         ctx.report(
             Code::Oauth2ProxyUpstream,
             &arg_ptr(i, a, "upstream"),
-            format!("`upstream` must stay `{STATIC_UPSTREAM}`: Envoy's ext_authz allows a request only when the authorizer answers 200"),
+            format!("`upstream` is not `{STATIC_UPSTREAM}`: Envoy's ext_authz allows a request only when the authorizer answers 200, so every call is denied"),
         )
         .with_help("remove `upstream` from extraArgs; the workload is reached through the APIRule, not through oauth2-proxy");
     }
@@ -230,11 +243,12 @@ pub(super) fn check_effective_args(ctx: &mut Ctx, i: usize, a: &Authorizer) {
                 "oauth2-proxy exits at start: `cookie-samesite` must be one of \"\", lax, strict, none",
             )
             .with_help("write `cookie-samesite: \"lax\"` (the tutorial's value), or remove the key");
-        } else if samesite == "none" && get("cookie-secure") != Some("true") {
+        } else if samesite == "none" && !get("cookie-secure").and_then(parse_bool).unwrap_or(true) {
+            // It starts (pkg/validation/cookie.go accepts it); browsers then drop the cookie.
             ctx.report(
-                Code::Oauth2ProxyCookieSamesite,
+                Code::Oauth2ProxyCookieSamesiteInsecure,
                 &arg_ptr(i, a, "cookie-samesite"),
-                "`cookie-samesite: none` without `cookie-secure: \"true\"`: browsers drop a SameSite=None cookie that is not Secure",
+                "`cookie-samesite: none` without a secure cookie: browsers drop a SameSite=None cookie that is not Secure, so browser sessions never stick",
             )
             .with_help("remove `cookie-secure` from extraArgs (kexpose's default is \"true\"), or use `cookie-samesite: \"lax\"`");
         }
@@ -244,23 +258,38 @@ pub(super) fn check_effective_args(ctx: &mut Ctx, i: usize, a: &Authorizer) {
         check_whitelist(ctx, i, a, wl, user_set("whitelist-domain"));
     }
 
-    if get("skip-oidc-discovery") == Some("true") && get("oidc-jwks-url").is_none_or(str::is_empty)
+    // pkg/providers/oidc/provider_verifier.go ProviderVerifierOptions.validate: a JWKS URL or
+    // public key files (for the providers that build an OIDC verifier).
+    if get("skip-oidc-discovery").and_then(parse_bool) == Some(true)
+        && matches!(
+            get("provider").unwrap_or("google"),
+            "oidc" | "adfs" | "azure" | "cidaas" | "gitlab" | "keycloak-oidc" | "entra-id"
+        )
+        && get("oidc-jwks-url").is_none_or(str::is_empty)
+        && get("oidc-public-key-file").is_none_or(str::is_empty)
     {
         ctx.report(
             Code::Oauth2ProxySkipDiscoveryWithoutJwks,
             &arg_ptr(i, a, "skip-oidc-discovery"),
-            "oauth2-proxy exits at start: `skip-oidc-discovery: \"true\"` needs `oidc-jwks-url` to verify tokens",
+            "oauth2-proxy exits at start: `skip-oidc-discovery: \"true\"` needs `oidc-jwks-url` (or `oidc-public-key-file`) to verify tokens",
         )
         .with_help("add `oidc-jwks-url: \"<the provider's JWKS URL>\"` to extraArgs, or remove `skip-oidc-discovery`");
     }
 
-    if get("allowed-group").is_some_and(|g| !g.is_empty()) {
+    // Groups and email are in the ID tokens of browser logins, not in client-credentials
+    // tokens: the warnings apply to bearer-only authorizers (no browser-login settings).
+    let browser_login = ["redirect-url", "code-challenge-method"]
+        .iter()
+        .any(|k| user_set(k) && get(k).is_some_and(|v| !v.is_empty()))
+        || (user_set("login-url") && get("login-url").is_some_and(|v| v != "static://401"));
+
+    if !browser_login && get("allowed-group").is_some_and(|g| !g.is_empty()) {
         ctx.report(
             Code::Oauth2ProxyAllowedGroup,
             &arg_ptr(i, a, "allowed-group"),
-            "`allowed-group`: client-credentials tokens carry no groups, so oauth2-proxy denies every call",
+            "`allowed-group` on an authorizer without browser logins: client-credentials tokens carry no groups, so oauth2-proxy denies every call",
         )
-        .with_help("restrict access with `extAuth.requiredScopes`/`audiences` on the rules instead");
+        .with_help("restrict access with `extAuth.requiredScopes`/`audiences` on the rules instead; for browser logins set `redirect-url`");
     }
 
     if get("allowed-role").is_some_and(|r| !r.is_empty()) && get("provider") == Some("oidc") {
@@ -272,8 +301,10 @@ pub(super) fn check_effective_args(ctx: &mut Ctx, i: usize, a: &Authorizer) {
         .with_help("restrict access with `extAuth.requiredScopes`/`audiences` on the rules instead");
     }
 
-    if user_set("email-domain")
+    if !browser_login
+        && user_set("email-domain")
         && let Some(ed) = get("email-domain")
+        && !ed.is_empty()
         && !ed.split(',').any(|d| d.trim() == "*")
     {
         ctx.report(
@@ -285,11 +316,40 @@ pub(super) fn check_effective_args(ctx: &mut Ctx, i: usize, a: &Authorizer) {
     }
 }
 
+/// Can a `whitelist-domain` entry ever match a redirect URL's host? oauth2-proxy never refuses
+/// an entry; it splits `host:port` (`pkg/util/util.go` `SplitHostPort`, `:*` any port, `[v6]`)
+/// and compares the host with the redirect URL's hostname (`IsEndpointAllowed`), so an entry
+/// whose host cannot be a URL hostname (a scheme, a path, a space) never matches.
+fn whitelist_entry_can_match(entry: &str) -> bool {
+    if entry.is_empty() {
+        return true; // skipped by oauth2-proxy, harmless
+    }
+    let host = match entry.rfind(':') {
+        Some(c) if entry[c + 1..] == *"*" || entry[c + 1..].bytes().all(|b| b.is_ascii_digit()) => {
+            &entry[..c]
+        }
+        _ => entry,
+    };
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let host = host
+        .strip_prefix("*.")
+        .or_else(|| host.strip_prefix('.'))
+        .unwrap_or(host);
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~%:".contains(&b))
+}
+
 fn check_whitelist(ctx: &mut Ctx, i: usize, a: &Authorizer, value: &str, user_set: bool) {
-    let bad: Vec<usize> = value
-        .split(',')
+    let entries = split_csv(value).unwrap_or_default();
+    let bad: Vec<usize> = entries
+        .iter()
         .enumerate()
-        .filter(|(_, e)| !WHITELIST_ENTRY.is_match(e))
+        .filter(|(_, e)| !whitelist_entry_can_match(e))
         .map(|(n, _)| n + 1)
         .collect();
     if bad.is_empty() {
@@ -305,17 +365,23 @@ fn check_whitelist(ctx: &mut Ctx, i: usize, a: &Authorizer, value: &str, user_se
             Code::Oauth2ProxyWhitelistDomain,
             &arg_ptr(i, a, "whitelist-domain"),
             format!(
-                "`whitelist-domain` entry {which} (counting the comma-separated entries from 1) is not a domain oauth2-proxy can parse"
+                "`whitelist-domain` entry {which} (counting the comma-separated entries from 1) can never match a redirect host: oauth2-proxy refuses redirects back to it"
             ),
         )
         .with_help("each entry is `domain`, `.domain` or `*.domain`, optionally with `:port` or `:*`, separated by commas without spaces");
-    } else if cluster_domain(ctx.spec).is_none_or(str::is_empty) {
+    } else if ctx
+        .spec
+        .cluster
+        .as_ref()
+        .and_then(|c| c.domain.as_deref())
+        .is_none_or(str::is_empty)
+    {
         // (An invalid `cluster.domain` is reported where it is written.)
         ctx.report(
             Code::Oauth2ProxyWhitelistDomain,
             &arg_ptr(i, a, "whitelist-domain"),
             format!(
-                "the default `whitelist-domain` of authorizer `{}` is `{value}`, which is not a valid domain: `cluster.domain` is not set",
+                "the default `whitelist-domain` of authorizer `{}` is `{value}`, which matches no host: `cluster.domain` is not set",
                 a.name
             ),
         )

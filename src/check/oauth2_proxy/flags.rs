@@ -24,6 +24,10 @@
 //!   `.../providers/ms_entra_id.md`, and `.../alpha_config.md` @
 //!   8681ae6cbcb288473e6ead5b06598f80fc0c974c.
 //!
+//! Checked against the tag itself (2026-12): `oauth2-proxy --help` of v7.15.3, built from
+//! `github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.3`, lists exactly these 172 flags with these
+//! types.
+//!
 //! pflag also answers `--help`/`-h` (print usage, exit) without registering a flag; it is not
 //! listed. `healthcheck` (PR #3336, closed) and `sensitive-logging`, `logging-level`,
 //! `logging-format` (unmerged branches) are not in v7.15.3 and are not listed.
