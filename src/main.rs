@@ -126,6 +126,20 @@ enum Command {
         #[command(flatten)]
         diag: DiagArgs,
     },
+    /// Check the live identity providers, and a real token, against the spec: the step
+    /// after `render`, before deploying. The only command that uses the network.
+    ///
+    /// For each identity provider the spec uses: the discovery document, fetched as
+    /// oauth2-proxy fetches it (issuer byte-equal? jwks_uri as in the spec? client_credentials
+    /// granted? a signing algorithm in common?) and the JWKS. With KEXPOSE_CLIENT_ID and
+    /// KEXPOSE_CLIENT_SECRET set (never a flag; the secret is never printed): a
+    /// client-credentials token, its signature, and per authorizer, host and rule whether it
+    /// is allowed or denied and why. With --probe: the exposed URLs requested with and
+    /// without the token (GET/HEAD only), each answer compared with the prediction.
+    ///
+    /// HTTPS_PROXY/HTTP_PROXY/ALL_PROXY and NO_PROXY are honoured. Exit codes: 0 all good,
+    /// 1 findings, 2 usage or network error (no answer). See docs/doctor.md.
+    Doctor(DoctorArgs),
     /// Print the spec's JSON Schema (for editors: yaml-language-server and others).
     Schema,
     /// Write a commented starter spec. Refuses to overwrite an existing file.
@@ -145,6 +159,43 @@ enum Command {
     },
     /// Print the man page (roff) to stdout, e.g. `kexpose man > kexpose.1`.
     Man,
+}
+
+#[derive(clap::Args)]
+struct DoctorArgs {
+    /// The spec file.
+    spec: PathBuf,
+    /// Request the exposed URLs (GET and HEAD rules only) with and without the token and
+    /// compare each answer with the prediction.
+    #[arg(long)]
+    probe: bool,
+    /// Send every probe to this address instead of resolving the rule's host (the gateway's
+    /// load balancer, before DNS is set); the Host header and TLS server name stay the
+    /// host's. IP:PORT, e.g. 203.0.113.10:443.
+    #[arg(long, value_name = "IP:PORT", requires = "probe")]
+    connect_to: Option<std::net::SocketAddr>,
+    /// Trust only the CA certificates of this PEM file (a private CA of the identity
+    /// provider or gateway) instead of the built-in Mozilla roots.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// Seconds each request may take in all.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    timeout: u64,
+    /// The identity provider that issues the token (needed when the spec uses several).
+    #[arg(long, value_name = "NAME")]
+    identity_provider: Option<String>,
+    /// `scope` of the token request, e.g. `api://my-api/.default` for Entra ID.
+    #[arg(long, value_name = "SCOPE")]
+    scope: Option<String>,
+    /// Another form parameter of the token request (repeatable), e.g. `resource=https://api`
+    /// or `audience=my-api`. Not for secrets: those come only from the environment.
+    #[arg(long, value_name = "KEY=VALUE")]
+    token_param: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+    #[command(flatten)]
+    diag: DiagArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -340,6 +391,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Doctor(args) => run_doctor(args),
         Command::Schema => {
             print!("{}", kexpose::spec::json_schema_text());
             Ok(ExitCode::SUCCESS)
@@ -396,6 +448,91 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `kexpose doctor`: compile, then check the live providers (and token, and probes).
+fn run_doctor(args: DoctorArgs) -> Result<ExitCode, String> {
+    use kexpose::doctor::{self, Credentials, ENV_CLIENT_ID, ENV_CLIENT_SECRET};
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let credentials = match (env(ENV_CLIENT_ID), env(ENV_CLIENT_SECRET)) {
+        (Some(client_id), Some(client_secret)) => Some(Credentials {
+            client_id,
+            client_secret,
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(format!(
+                "{ENV_CLIENT_ID} is set but {ENV_CLIENT_SECRET} is not"
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(format!(
+                "{ENV_CLIENT_SECRET} is set but {ENV_CLIENT_ID} is not"
+            ));
+        }
+    };
+    let mut token_params = Vec::new();
+    for p in &args.token_param {
+        let (k, v) = p
+            .split_once('=')
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| format!("--token-param {p:?}: expected KEY=VALUE"))?;
+        if ["client_secret", "client_assertion", "password"].contains(&k) {
+            return Err(format!(
+                "--token-param {k}: secrets are read only from {ENV_CLIENT_SECRET}, never from a flag"
+            ));
+        }
+        token_params.push((k.to_string(), v.to_string()));
+    }
+    let ca_pem = match &args.ca_file {
+        Some(f) => Some(std::fs::read(f).map_err(|e| format!("--ca-file {}: {e}", f.display()))?),
+        None => None,
+    };
+    let policy = policy(&args.diag)?;
+    let Some(c) = compile(
+        &args.spec,
+        &Templates::builtin(),
+        &policy,
+        &Target::default(),
+    )?
+    else {
+        return Ok(ExitCode::from(1));
+    };
+    report(&c, &args.diag);
+    let Some(outputs) = c.outputs.as_ref().filter(|_| !c.has_errors()) else {
+        return Ok(ExitCode::from(1));
+    };
+    let model = doctor::evaluate::model(outputs)?;
+    let options = doctor::Options {
+        http: doctor::http::Settings {
+            timeout: Some(std::time::Duration::from_secs(args.timeout)),
+            ca_pem,
+            connect_to: None,
+        },
+        credentials,
+        identity_provider: args.identity_provider,
+        scope: args.scope,
+        token_params,
+        probe: args.probe,
+        connect_to: args.connect_to,
+    };
+    let mut r = doctor::run(&c.source, &model, &options)?;
+    r.diagnostics = policy.apply(std::mem::take(&mut r.diagnostics));
+    let format = match args.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Markdown => Format::Markdown,
+        FormatArg::Json => Format::Json,
+    };
+    write_stdout(
+        doctor::report::render(&r, &c.source, format, color_stdout(args.diag.color)).as_bytes(),
+    )?;
+    Ok(if r.network_error {
+        ExitCode::from(2)
+    } else if r.has_findings() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn load_templates(dir: Option<&Path>) -> Result<Templates, String> {
