@@ -61,10 +61,19 @@ fn setup(p: &Provider, jwks_path: &str) -> tempfile::TempDir {
 }
 
 fn doctor(dir: &Path, args: &[&str], credentials: bool) -> Run {
+    doctor_env(dir, args, credentials, &[])
+}
+
+fn doctor_env(dir: &Path, args: &[&str], credentials: bool, env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kexpose"));
     cmd.arg("doctor")
         .arg("kexpose.yaml")
-        .args(["--ca-file", "ca.pem", "--timeout", "5"])
+        .args(["--ca-file", "ca.pem"])
+        .args(if args.contains(&"--timeout") {
+            &[][..]
+        } else {
+            &["--timeout", "5"][..]
+        })
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1");
@@ -78,6 +87,10 @@ fn doctor(dir: &Path, args: &[&str], credentials: bool) -> Run {
         "http_proxy",
     ] {
         cmd.env_remove(v);
+    }
+    cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+    for (k, v) in env {
+        cmd.env(k, v);
     }
     if credentials {
         cmd.env("KEXPOSE_CLIENT_ID", CLIENT_ID)
@@ -434,4 +447,59 @@ fn credentials_come_only_from_the_environment() {
     assert!(stdout.contains("invalid_client"), "{stdout}");
     assert!(!stdout.contains("wrong-secret-value"), "{stdout}");
     let _ = common::root();
+}
+
+#[test]
+fn https_proxy_and_no_proxy_are_honoured() {
+    let p = Provider::start(Behaviour::default());
+    let dir = setup(&p, "/jwks");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let proxy = format!("http://127.0.0.1:{closed}");
+    // Through a proxy that does not answer: no answer, exit 2.
+    let run = doctor_env(dir.path(), &[], true, &[("HTTPS_PROXY", &proxy)]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("error[doctor-unreachable]"),
+        "{}",
+        run.stdout
+    );
+    // NO_PROXY exempts the provider.
+    let run = doctor_env(
+        dir.path(),
+        &[],
+        true,
+        &[("HTTPS_PROXY", &proxy), ("NO_PROXY", "127.0.0.1")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn a_provider_that_never_answers_times_out() {
+    // Accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let conns: Vec<_> = silent.incoming().take(1).collect();
+        std::thread::sleep(std::time::Duration::from_secs(4));
+        drop(conns);
+    });
+    let p = Provider::start(Behaviour::default());
+    let dir = setup(&p, "/jwks");
+    let spec = std::fs::read_to_string(dir.path().join("kexpose.yaml"))
+        .unwrap()
+        .replace(&p.base(), &format!("https://127.0.0.1:{port}"));
+    std::fs::write(dir.path().join("kexpose.yaml"), spec).unwrap();
+    let run = doctor(dir.path(), &["--timeout", "1"], false);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("timed out"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    held.join().unwrap();
 }

@@ -121,6 +121,24 @@ pub fn oauth2_proxy(token: &Token, p: &ProxyContext<'_>, now: i64) -> (Decision,
             "`skip-jwt-bearer-tokens` is not \"true\": oauth2-proxy ignores bearer tokens and answers 401".into(),
         );
     }
+    let issuer = p.flags.issuer().unwrap_or("");
+    let iss = token.string("iss").unwrap_or("");
+    // `--extra-jwt-issuers issuer=audience`: another verifier, built from that issuer's own
+    // discovery (`pkg/validation/options.go`), that kexpose does not reproduce.
+    if iss != issuer
+        && p.flags
+            .list("extra-jwt-issuers")
+            .iter()
+            .any(|e| e.split('=').next() == Some(iss))
+    {
+        return (
+            Decision::Unknown,
+            format!(
+                "the token's issuer {} is one of `extra-jwt-issuers`: its own verifier decides (not checked by kexpose)",
+                go_quote(iss)
+            ),
+        );
+    }
     let algs = match proxy_algs(p.discovered_algs, &p.flags.enabled_algs()) {
         Ok(a) => a,
         Err(e) => return (DENIED, format!("oauth2-proxy does not start: {e}")),
@@ -128,8 +146,8 @@ pub fn oauth2_proxy(token: &Token, p: &ProxyContext<'_>, now: i64) -> (Decision,
     let fail = |m: String| (DENIED, format!("failed to verify token: {m}"));
     if !algs.contains(&token.alg) {
         return fail(format!(
-            "oidc: malformed jwt: go-jose/go-jose: unexpected signature algorithm {:?}; expected {}",
-            token.alg,
+            "oidc: malformed jwt: go-jose/go-jose: unexpected signature algorithm {}; expected {}",
+            go_quote(&token.alg),
             go_quoted_slice(&algs)
         ));
     }
@@ -141,8 +159,6 @@ pub fn oauth2_proxy(token: &Token, p: &ProxyContext<'_>, now: i64) -> (Decision,
         }
         None => return fail("failed to verify signature: the JWKS could not be fetched".into()),
     }
-    let issuer = p.flags.issuer().unwrap_or("");
-    let iss = token.string("iss").unwrap_or("");
     if !p.flags.skips_issuer_check() && iss != issuer {
         return fail(format!(
             "oidc: id token issued by a different provider, expected {} got {}",
