@@ -194,7 +194,13 @@ pub fn oauth2_proxy(token: &Token, p: &ProxyContext<'_>, now: i64) -> (Decision,
         if let Some(v) = token.claims.get(claim) {
             let values = string_list(Some(v));
             if values.iter().any(|a| allowed.contains(a)) {
-                return (Decision::Allowed, format!("{claim} {}", go_slice(&values)));
+                return (
+                    Decision::Allowed,
+                    format!(
+                        "signature, iss and exp valid; {claim} {} has an allowed audience",
+                        go_slice(&values)
+                    ),
+                );
             }
             return (
                 DENIED,
@@ -240,14 +246,14 @@ fn claim_values(token: &Token, name: &str) -> Vec<String> {
 /// Does one authorization alternative hold? The controller writes one `when` condition per
 /// required scope (all in the same claim key, one rule per key) and one per audience: every
 /// listed audience is required, not one of them (`generateAuthorizationPolicySpec`).
-fn alternative(token: &Token, alt: &Alternative) -> Result<(), String> {
+fn alternative(token: &Token, alt: &Alternative) -> Result<String, String> {
     let aud = claim_values(token, "aud");
     let missing_aud: Vec<&String> = alt.audiences.iter().filter(|a| !aud.contains(a)).collect();
-    let scopes_ok = alt.required_scopes.is_empty()
-        || SCOPE_KEYS.iter().any(|k| {
-            let have = claim_values(token, k);
-            alt.required_scopes.iter().all(|s| have.contains(s))
-        });
+    let scope_key = SCOPE_KEYS.iter().find(|k| {
+        let have = claim_values(token, k);
+        alt.required_scopes.iter().all(|s| have.contains(s))
+    });
+    let scopes_ok = alt.required_scopes.is_empty() || scope_key.is_some();
     let mut why = Vec::new();
     if !scopes_ok {
         let have: Vec<String> = SCOPE_KEYS
@@ -276,11 +282,17 @@ fn alternative(token: &Token, alt: &Alternative) -> Result<(), String> {
             go_slice(&aud)
         ));
     }
-    if why.is_empty() {
-        Ok(())
-    } else {
-        Err(why.join(" and "))
+    if !why.is_empty() {
+        return Err(why.join(" and "));
     }
+    let mut held = Vec::new();
+    if let (false, Some(k)) = (alt.required_scopes.is_empty(), scope_key) {
+        held.push(format!("{k} has {}", alt.required_scopes.join(" + ")));
+    }
+    if !alt.audiences.is_empty() {
+        held.push(format!("aud has {}", alt.audiences.join(" + ")));
+    }
+    Ok(held.join(", "))
 }
 
 /// Envoy `jwt_authn` as Istio configures it: issuer among the workload's RequestAuthentication
@@ -354,7 +366,8 @@ fn authorize(token: &Token, alts: &[Alternative]) -> Result<String, (u16, String
     let mut why = Vec::new();
     for (i, a) in alts.iter().enumerate() {
         match alternative(token, a) {
-            Ok(()) => return Ok(format!("authorization {} holds", i + 1)),
+            Ok(m) if alts.len() == 1 => return Ok(m),
+            Ok(m) => return Ok(format!("authorization {} holds: {m}", i + 1)),
             Err(e) => why.push(if alts.len() == 1 {
                 e
             } else {
@@ -384,7 +397,10 @@ pub fn rule(
                 return (Decision::Denied(s), m);
             }
             match authorize(token, authorizations) {
-                Ok(m) => (Decision::Allowed, format!("jwt: {m}")),
+                Ok(m) => (
+                    Decision::Allowed,
+                    format!("jwt: signature, iss and exp valid; {m}"),
+                ),
                 Err((s, m)) => (Decision::Denied(s), m),
             }
         }
@@ -519,6 +535,93 @@ pub fn go_time_short(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+
+    /// A token with these claims (unsigned: only claim logic is tested here; signatures are
+    /// tested end to end in tests/doctor.rs).
+    fn token(claims: serde_json::Value) -> Token {
+        let b = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let raw = format!(
+            "{}.{}.c2ln",
+            b(&serde_json::json!({"alg": "RS256", "typ": "JWT"})),
+            b(&claims)
+        );
+        Token::parse(&raw).unwrap()
+    }
+
+    fn alt(scopes: &[&str], auds: &[&str]) -> Alternative {
+        Alternative {
+            required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            audiences: auds.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn scopes_as_istio_matches_them() {
+        // `scope` is space-delimited by default; `scp` as a string is compared whole.
+        let t = token(serde_json::json!({"scope": "a b"}));
+        assert!(alternative(&t, &alt(&["a", "b"], &[])).is_ok());
+        let t = token(serde_json::json!({"scp": "a b"}));
+        assert!(alternative(&t, &alt(&["a"], &[])).is_err());
+        assert!(alternative(&t, &alt(&["a b"], &[])).is_ok());
+        let t = token(serde_json::json!({"scp": ["a", "b"]}));
+        assert!(alternative(&t, &alt(&["a", "b"], &[])).is_ok());
+        // All scopes in one claim: the controller writes one policy rule per claim key.
+        let t = token(serde_json::json!({"scp": ["a"], "scopes": ["b"]}));
+        assert!(alternative(&t, &alt(&["a", "b"], &[])).is_err());
+    }
+
+    #[test]
+    fn every_listed_audience_is_required() {
+        // One `when` condition per audience, ANDed (authorizationpolicy/creator.go).
+        let t = token(serde_json::json!({"aud": ["x"]}));
+        assert!(alternative(&t, &alt(&[], &["x"])).is_ok());
+        assert!(alternative(&t, &alt(&[], &["x", "y"])).is_err());
+        let t = token(serde_json::json!({"aud": "x"}));
+        assert!(alternative(&t, &alt(&[], &["x"])).is_ok());
+        // Alternatives are ORed (one ALLOW policy each).
+        assert!(authorize(&t, &[alt(&[], &["y"]), alt(&[], &["x"])]).is_ok());
+        assert_eq!(authorize(&t, &[alt(&["s"], &[])]).unwrap_err().0, 403);
+    }
+
+    #[test]
+    fn oauth2_proxy_checks_in_its_order() {
+        let flags: IndexMap<String, String> = [
+            ("skip-jwt-bearer-tokens", "true"),
+            ("oidc-issuer-url", "https://idp"),
+            ("oidc-extra-audience", "extra"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let ctx = ProxyContext {
+            flags: ProxyFlags(&flags),
+            client_id: Some("client"),
+            keys: None,
+            discovered_algs: &[],
+        };
+        // Without keys the signature step fails first, in oauth2-proxy's order.
+        let t = token(serde_json::json!({"iss": "https://idp", "aud": "extra", "exp": 10}));
+        let (d, why) = oauth2_proxy(&t, &ctx, 5);
+        assert_eq!(d, Decision::Denied(401));
+        assert!(
+            why.starts_with("failed to verify token: failed to verify signature"),
+            "{why}"
+        );
+        // Bearer tokens not accepted at all.
+        let none = IndexMap::new();
+        let ctx = ProxyContext {
+            flags: ProxyFlags(&none),
+            ..ctx
+        };
+        assert!(
+            oauth2_proxy(&t, &ctx, 5)
+                .1
+                .contains("skip-jwt-bearer-tokens")
+        );
+    }
 
     #[test]
     fn go_formats() {
