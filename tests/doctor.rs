@@ -505,3 +505,50 @@ fn a_provider_that_never_answers_times_out() {
     );
     held.join().unwrap();
 }
+
+#[test]
+fn several_providers_need_identity_provider_for_the_token() {
+    let p = Provider::start(Behaviour::default());
+    let dir = setup(&p, "/jwks");
+    let spec = std::fs::read_to_string(dir.path().join("kexpose.yaml"))
+        .unwrap()
+        .replace(
+            "authorizers:\n",
+            &format!(
+                "  - name: other\n    issuer: {0}/other\n    jwksUri: {0}/jwks\nauthorizers:\n",
+                p.base()
+            ),
+        )
+        .replace(
+            "      - path: /public\n",
+            "      - path: /other\n        methods: [GET]\n        jwt:\n          identityProvider: other\n      - path: /public\n",
+        )
+        .replace(
+            "        jwt:\n          requiredScopes",
+            "        jwt:\n          identityProvider: idp\n          requiredScopes",
+        );
+    std::fs::write(dir.path().join("kexpose.yaml"), spec).unwrap();
+    let run = doctor(dir.path(), &[], true);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("name the one that issues the token with --identity-provider"),
+        "{}",
+        run.stderr
+    );
+    // Named: the token of `idp` is judged; `other`'s discovery (a 404 here) is a finding.
+    let run = doctor(dir.path(), &["--identity-provider", "idp"], true);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("error[doctor-discovery-failed]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("ALLOWED       GET /api/{**}"),
+        "{}",
+        run.stdout
+    );
+    let run = doctor(dir.path(), &["--identity-provider", "nope"], true);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}

@@ -546,13 +546,18 @@ pub fn run(source: &SourceFile, model: &Model, options: &Options) -> Result<Repo
                     );
                 }
             }
-            if discovering.is_empty() && doc.issuer != idp.issuer {
+            if discovering.is_empty()
+                && doc.issuer != idp.issuer
+                && !my_proxies
+                    .iter()
+                    .any(|a| ProxyFlags(&proxy_flags(a)).skips_issuer_check())
+            {
                 rep.diagnostics.push(
                     Diagnostic::new(
                         Code::DoctorIssuerMismatch,
                         places.idp(i, "issuer"),
                         format!(
-                            "the provider's discovery document says issuer {} but the spec says {}: its tokens carry the discovered `iss`, and Istio answers 401 (`Jwt issuer is not configured`)",
+                            "the provider's discovery document says issuer {} but the spec says {}: its tokens carry the discovered `iss`, which verifiers configured with the spec's issuer refuse (Istio: 401 `Jwt issuer is not configured`)",
                             evaluate::go_quote(&doc.issuer),
                             evaluate::go_quote(&idp.issuer)
                         ),
