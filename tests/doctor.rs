@@ -552,3 +552,60 @@ fn several_providers_need_identity_provider_for_the_token() {
     let run = doctor(dir.path(), &["--identity-provider", "nope"], true);
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
+
+#[test]
+fn empty_jwks() {
+    let p = Provider::start(Behaviour {
+        empty_jwks: true,
+        ..Behaviour::default()
+    });
+    let dir = setup(&p, "/jwks");
+    let (text, v) = all_formats(dir.path(), &[], true, 1);
+    let f = findings(&v);
+    assert!(
+        f.contains(&("doctor-jwks-unavailable".into(), 7)),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("holds no signing key"),
+        "{}",
+        text.stdout
+    );
+    // No key, no valid signature: every protected rule denies the token.
+    assert!(
+        f.contains(&("doctor-token-signature".into(), 7)),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        f.contains(&("doctor-token-denied".into(), 24)),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn oidc_enabled_signing_alg_without_a_common_algorithm_is_the_crashloop() {
+    let p = Provider::start(Behaviour::default());
+    let dir = setup(&p, "/jwks");
+    let spec = std::fs::read_to_string(dir.path().join("kexpose.yaml"))
+        .unwrap()
+        .replace(
+            "    clientId: kexpose-test-client\n",
+            "    clientId: kexpose-test-client\n    extraArgs:\n      oidc-enabled-signing-alg: ES256\n",
+        );
+    std::fs::write(dir.path().join("kexpose.yaml"), spec).unwrap();
+    let (text, v) = all_formats(dir.path(), &[], false, 1);
+    assert_eq!(
+        findings(&v),
+        vec![("doctor-no-common-algorithm".into(), 15)],
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("could not get verifier builder: error while determining supported signing algorithms: no supported signing algorithms in common between provider and configuration: discovered=[RS256], configured=[ES256]"),
+        "{}",
+        text.stdout
+    );
+}

@@ -57,6 +57,8 @@ pub struct Behaviour {
     pub other_jwks_differs: bool,
     /// The mesh stand-in lets `/api/...` through without a token.
     pub open_api: bool,
+    /// `/jwks` serves `{"keys": []}`.
+    pub empty_jwks: bool,
 }
 
 impl Default for Behaviour {
@@ -71,6 +73,7 @@ impl Default for Behaviour {
             lifetime: 3600,
             other_jwks_differs: false,
             open_api: false,
+            empty_jwks: false,
         }
     }
 }
@@ -283,6 +286,7 @@ fn answer(req: &Request, b: &Behaviour, base: &str) -> (u16, String) {
             })
             .to_string(),
         ),
+        ("GET", "/jwks") if b.empty_jwks => (200, json!({"keys": []}).to_string()),
         ("GET", "/jwks") => (200, jwks(false).to_string()),
         ("GET", "/jwks-other") => (200, jwks(b.other_jwks_differs).to_string()),
         ("POST", "/token") => token(req, b, base),
