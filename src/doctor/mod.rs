@@ -181,6 +181,17 @@ impl Report {
         let mut out = text.to_string();
         for s in self.secrets.iter().filter(|s| s.len() >= 4) {
             out = out.replace(s.as_str(), "****");
+            // As JSON writes it (a secret with `"` or a backslash is escaped there).
+            let escaped = serde_json::to_string(s).unwrap_or_default();
+            let escaped = escaped.trim_matches('"');
+            if escaped != s {
+                out = out.replace(escaped, "****");
+            }
+            // As the markdown table writes it.
+            let piped = s.replace('|', "\\|");
+            if piped != *s {
+                out = out.replace(&piped, "****");
+            }
         }
         out
     }
@@ -1196,4 +1207,41 @@ pub fn sample_path(model: &Model, index: usize) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_in_every_written_form() {
+        let r = Report {
+            secrets: vec!["a\"b|c\\d".into(), "x".into()],
+            ..Report::default()
+        };
+        let json = serde_json::to_string(&"a\"b|c\\d").unwrap();
+        assert_eq!(
+            r.mask(&format!("raw a\"b|c\\d, json {json}")),
+            "raw ****, json \"****\""
+        );
+        assert_eq!(r.mask("md a\"b\\|c\\d"), "md ****");
+        // Too short to mask without destroying the text.
+        assert_eq!(r.mask("x"), "x");
+    }
+
+    #[test]
+    fn discovery_url_trims_one_slash_as_go_trimsuffix() {
+        assert_eq!(
+            discovery_url("https://a.example.com/"),
+            "https://a.example.com/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            discovery_url("https://a.example.com//"),
+            "https://a.example.com//.well-known/openid-configuration"
+        );
+        assert_eq!(
+            discovery_url("https://a.example.com/realms/x"),
+            "https://a.example.com/realms/x/.well-known/openid-configuration"
+        );
+    }
 }
