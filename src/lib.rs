@@ -2,15 +2,17 @@
 //!
 //! The pipeline, one module per stage: [`yaml`] (load with spans) → [`check`] (schema and
 //! rules, [`diag`]nostics) → [`plan`] (resolve) → [`render`] (templates, output schemas,
-//! canonical YAML) → [`write`] (all-or-nothing). The library never prints; the `kexpose`
-//! binary does.
-#![warn(clippy::print_stdout, clippy::print_stderr)]
+//! canonical YAML) → [`write`](mod@write) (all-or-nothing). Data flows one way: what both `check` and
+//! `plan` need lives below them, in [`spec::names`] (name and format predicates),
+//! [`spec::resolve`] (resolved domain facts) and [`paths`] (the APIRule path-pattern model).
+//! The library never prints (the print lints in `Cargo.toml`); the `kexpose` binary does.
 
 pub mod check;
 pub mod diag;
 pub mod diff;
 pub mod doctor;
-pub mod par;
+mod par;
+pub mod paths;
 pub mod plan;
 pub mod render;
 pub mod source;

@@ -386,7 +386,10 @@ fn probe_agrees_with_a_mesh_that_enforces_the_spec_and_names_a_mismatch() {
     let args = ["--probe", "--connect-to", connect.as_str()];
     let (text, v) = all_formats(dir.path(), &args, true, 0);
     // Shown with `-- --nocapture`: the report a user reads.
-    println!("{}", text.stdout);
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{}", text.stdout);
+    }
     let probes = v["probes"].as_array().unwrap();
     // Three GET rules, each without and with the token.
     assert_eq!(probes.len(), 6, "{}", text.stdout);

@@ -1,7 +1,7 @@
 //! `explain`: the access table per host, or which rule a request meets and what it needs.
 
 use super::access::{Access, Model};
-use crate::check::paths::PathPattern;
+use crate::paths::PathPattern;
 use std::fmt::Write as _;
 
 /// Paths oauth2-proxy answers itself (with 200) when checks reach it without a path prefix.

@@ -17,9 +17,9 @@ pub mod jwt;
 pub mod probe;
 pub mod report;
 
-use crate::check::paths::PathPattern;
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::diff::access::{Access, Model};
+use crate::paths::PathPattern;
 use crate::source::SourceFile;
 use crate::spec::{AuthorizerType, IdentityProvider, Spec};
 use crate::yaml::PointerTable;
@@ -523,7 +523,7 @@ pub fn run(source: &SourceFile, model: &Model, options: &Options) -> Result<Repo
                 }
             },
         };
-        let spec_jwks = crate::plan::jwks_uri(idp);
+        let spec_jwks = crate::spec::resolve::jwks_uri(idp);
         if let Some(doc) = &doc {
             pr.facts.push(format!(
                 "discovery: 200, issuer {}",
@@ -960,7 +960,7 @@ fn judge(
     if let Some(u) = discovered.get(&idp.name).and_then(|d| d.jwks_uri.clone()) {
         urls.push((u, "discovered jwks_uri (oauth2-proxy)"));
     }
-    if let Some(u) = crate::plan::jwks_uri(idp)
+    if let Some(u) = crate::spec::resolve::jwks_uri(idp)
         && !urls.iter().any(|(x, _)| *x == u)
     {
         urls.push((u, "spec jwksUri (Istio)"));
@@ -1078,7 +1078,7 @@ fn judge(
         .collect();
     let mut issuer_keys: BTreeMap<String, Option<Result<Keys, String>>> = BTreeMap::new();
     for p in &spec.identity_providers {
-        let k = crate::plan::jwks_uri(p).map(|u| keys.get(&u));
+        let k = crate::spec::resolve::jwks_uri(p).map(|u| keys.get(&u));
         issuer_keys.entry(p.issuer.clone()).or_insert(k);
     }
     for g in groups(model) {

@@ -1,4 +1,4 @@
-//! The output schemas in `schemas/`, compiled once per process.
+//! The output schemas in `schemas/` (listed in [`super::OUTPUTS`]), compiled once per process.
 
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -36,51 +36,16 @@ impl Kind {
     }
 }
 
-const SOURCES: [(Kind, &str); 8] = [
-    (
-        Kind::ApiRule,
-        include_str!("../../schemas/apirule-v2.schema.json"),
-    ),
-    (
-        Kind::Istio,
-        include_str!("../../schemas/istio-authorizers.schema.json"),
-    ),
-    (
-        Kind::Namespace,
-        include_str!("../../schemas/namespace.schema.json"),
-    ),
-    (
-        Kind::Kustomization,
-        include_str!("../../schemas/kustomization.schema.json"),
-    ),
-    (
-        Kind::HelmValues,
-        include_str!("../../schemas/oauth2-proxy-values.schema.json"),
-    ),
-    (
-        Kind::ArgoApplication,
-        include_str!("../../schemas/argocd-application.schema.json"),
-    ),
-    (
-        Kind::FluxHelmRepository,
-        include_str!("../../schemas/flux-helmrepository.schema.json"),
-    ),
-    (
-        Kind::FluxHelmRelease,
-        include_str!("../../schemas/flux-helmrelease.schema.json"),
-    ),
-];
-
 fn validators() -> &'static Vec<(Kind, jsonschema::Validator)> {
     static V: OnceLock<Vec<(Kind, jsonschema::Validator)>> = OnceLock::new();
     V.get_or_init(|| {
-        SOURCES
+        super::OUTPUTS
             .iter()
-            .map(|(k, text)| {
+            .map(|o| {
                 let schema: Value =
-                    serde_json::from_str(text).expect("committed output schemas are JSON");
+                    serde_json::from_str(o.schema).expect("committed output schemas are JSON");
                 (
-                    *k,
+                    o.kind,
                     jsonschema::validator_for(&schema).expect("committed output schemas compile"),
                 )
             })
