@@ -612,3 +612,24 @@ fn oidc_enabled_signing_alg_without_a_common_algorithm_is_the_crashloop() {
         text.stdout
     );
 }
+
+/// Not a test: serves the test provider for a manual check against the real oauth2-proxy
+/// (docs/doctor.md, "Checked against the real oauth2-proxy"). Writes `base` and `ca.pem` to
+/// $KEXPOSE_DOCTOR_SERVE_DIR and serves for $KEXPOSE_DOCTOR_SERVE_SECONDS (default 300);
+/// KEXPOSE_DOCTOR_ISSUER_SUFFIX is appended to the issuer the discovery document names.
+#[test]
+#[ignore = "manual: serves the provider for the real oauth2-proxy"]
+fn serve_for_a_manual_check() {
+    let dir = std::env::var("KEXPOSE_DOCTOR_SERVE_DIR").expect("KEXPOSE_DOCTOR_SERVE_DIR");
+    let secs: u64 = std::env::var("KEXPOSE_DOCTOR_SERVE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let p = Provider::start(Behaviour::default());
+    if let Ok(suffix) = std::env::var("KEXPOSE_DOCTOR_ISSUER_SUFFIX") {
+        p.behaviour.lock().unwrap().discovery_issuer = Some(format!("{}{suffix}", p.base()));
+    }
+    std::fs::write(Path::new(&dir).join("ca.pem"), &p.ca_pem).unwrap();
+    std::fs::write(Path::new(&dir).join("base"), p.base()).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(secs));
+}
