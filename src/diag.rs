@@ -148,6 +148,18 @@ codes! {
     Oauth2ProxySkipIssuerVerification = "oauth2-proxy-skip-issuer-verification", Warning, "`insecure-oidc-skip-issuer-verification: \"true\"` accepts tokens from any issuer";
     NoauthCatchAll = "noauth-catch-all", Warning, "a `noAuth` rule on `/*` makes every path of the host public";
     IdentityProviderJwksHttp = "identity-provider-jwks-http", Warning, "a `jwksUri` over plain http: signing keys can be tampered with in transit";
+    // ---- doctor (live identity provider and token; `kexpose doctor`) ----
+    DoctorUnreachable = "doctor-unreachable", Error, "doctor: a request got no answer (connection, DNS, TLS, proxy or timeout): exit 2";
+    DoctorDiscoveryFailed = "doctor-discovery-failed", Error, "doctor: the discovery document is not answered with 200 or is not JSON (oauth2-proxy exits at start)";
+    DoctorIssuerMismatch = "doctor-issuer-mismatch", Error, "doctor: the discovery document's `issuer` is not byte-equal to the spec's issuer (oauth2-proxy exits at start: CrashLoop)";
+    DoctorJwksUriMismatch = "doctor-jwks-uri-mismatch", Warning, "doctor: discovery names a `jwks_uri` other than the spec's (or derived) `jwksUri`; an error when the two key sets differ";
+    DoctorJwksUnavailable = "doctor-jwks-unavailable", Error, "doctor: a JWKS cannot be fetched, is not a JWK set, or holds no signing key";
+    DoctorGrantTypeMissing = "doctor-grant-type-missing", Warning, "doctor: discovery does not list `client_credentials` in `grant_types_supported`";
+    DoctorNoCommonAlgorithm = "doctor-no-common-algorithm", Error, "doctor: no signing algorithm in common between the provider and oauth2-proxy, Istio and kexpose";
+    DoctorTokenRequest = "doctor-token-request", Error, "doctor: the client-credentials token request failed, or its answer holds no JWT access token";
+    DoctorTokenSignature = "doctor-token-signature", Error, "doctor: the token's signature cannot be verified against a JWKS its verifier uses";
+    DoctorTokenDenied = "doctor-token-denied", Error, "doctor: the real token is denied by an oauth2-proxy authorizer or a rule (names the reason)";
+    DoctorProbeMismatch = "doctor-probe-mismatch", Error, "doctor --probe: a live answer differs from what the access model predicts";
     // ---- rendering ----
     TemplateError = "template-error", Error, "a template failed to render (names the template file and line)";
     OutputSchema = "output-schema", Error, "a rendered object does not match its output schema (a template bug)";

@@ -10,6 +10,7 @@
 pub mod check;
 pub mod diag;
 pub mod diff;
+pub mod doctor;
 mod par;
 pub mod paths;
 pub mod plan;

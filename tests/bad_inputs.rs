@@ -950,7 +950,13 @@ fn every_diagnostic_code_has_a_bad_input_case() {
 
     let uncovered: Vec<&String> = listed
         .iter()
-        .filter(|c| !covered.contains(*c) && !NOT_FROM_A_SPEC.contains(&c.as_str()))
+        .filter(|c| {
+            !covered.contains(*c)
+                && !NOT_FROM_A_SPEC.contains(&c.as_str())
+                // `kexpose doctor` findings come from a live identity provider, not from a
+                // spec alone: tests/doctor.rs triggers each against a provider on loopback.
+                && !c.starts_with("doctor-")
+        })
         .collect();
     let all_expected: BTreeSet<String> = cases
         .iter()

@@ -121,6 +121,20 @@ pub enum Command {
         #[command(flatten)]
         diag: DiagArgs,
     },
+    /// Check the live identity providers, and a real token, against the spec: the step
+    /// after `render`, before deploying. The only command that uses the network.
+    ///
+    /// For each identity provider the spec uses: the discovery document, fetched as
+    /// oauth2-proxy fetches it (issuer byte-equal? jwks_uri as in the spec? client_credentials
+    /// granted? a signing algorithm in common?) and the JWKS. With KEXPOSE_CLIENT_ID and
+    /// KEXPOSE_CLIENT_SECRET set (never a flag; the secret is never printed): a
+    /// client-credentials token, its signature, and per authorizer, host and rule whether it
+    /// is allowed or denied and why. With --probe: the exposed URLs requested with and
+    /// without the token (GET/HEAD only), each answer compared with the prediction.
+    ///
+    /// HTTPS_PROXY/HTTP_PROXY/ALL_PROXY and NO_PROXY are honoured. Exit codes: 0 all good,
+    /// 1 findings, 2 usage or network error (no answer). See docs/doctor.md.
+    Doctor(crate::doctor::DoctorArgs),
     /// Print the spec's JSON Schema (for editors: yaml-language-server and others).
     Schema,
     /// Write a commented starter spec. Refuses to overwrite an existing file.

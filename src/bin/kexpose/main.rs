@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // the CLI prints
 
 mod args;
+mod doctor;
 mod report;
 
 use args::{Cli, ColorChoice, Command, policy, target};
@@ -177,6 +178,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Doctor(args) => doctor::run_doctor(args),
         Command::Schema => {
             print!("{}", kexpose::spec::json_schema_text());
             Ok(ExitCode::SUCCESS)
