@@ -230,6 +230,9 @@ impl Policy {
 
 /// Render diagnostics the way rustc does: `error[code]: message`, ` --> file:line:col`,
 /// the source line with a marker, and `= help:` where a fix is known.
+///
+/// Credential values of the source (see [`crate::secrets`]) are masked in every excerpt,
+/// message, label and help: a secret pasted into the spec never reaches a CI log.
 pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String {
     use annotate_snippets::{Group, Level, Renderer};
     let renderer = if color {
@@ -237,13 +240,16 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
     } else {
         Renderer::plain()
     };
+    let masker = source.masker();
     let mut out = String::new();
     for d in diags {
         let level = match d.severity {
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
         };
-        let title = level.primary_title(d.message.as_str()).id(d.code.as_str());
+        let title = level
+            .primary_title(masker.mask_str(&d.message))
+            .id(d.code.as_str());
         let mut group = match d.span {
             Some(span) => {
                 // Only the lines the annotations cover, so rendering stays proportional to what
@@ -262,7 +268,7 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
             None => title.element(annotate_snippets::Origin::path(source.name.as_str())),
         };
         if let Some(help) = &d.help {
-            group = group.element(Level::HELP.message(help.as_str()));
+            group = group.element(Level::HELP.message(masker.mask_str(help)));
         }
         let report: [Group<'_>; 1] = [group];
         out.push_str(&renderer.render(&report));
@@ -274,13 +280,14 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
 /// A related place: span and label.
 type Related = (Span, String);
 
-/// A snippet of the lines from the first to the last of its annotations.
+/// A snippet of the lines from the first to the last of its annotations, credentials masked.
 fn window<'a>(
     source: &'a SourceFile,
     primary: Option<(Span, Option<&'a str>)>,
     related: &[&'a Related],
 ) -> annotate_snippets::Snippet<'a, annotate_snippets::Annotation<'a>> {
     use annotate_snippets::{AnnotationKind, Snippet};
+    let masker = source.masker();
     let spans = primary
         .iter()
         .map(|(s, _)| *s)
@@ -288,25 +295,28 @@ fn window<'a>(
     let first = spans.clone().map(|s| s.line).min().unwrap_or(1);
     let last_byte = spans.map(|s| s.end).max().unwrap_or(0);
     let (from, to) = source.line_window(first, last_byte);
-    let shift =
-        |r: std::ops::Range<usize>| r.start.clamp(from, to) - from..r.end.clamp(from, to) - from;
-    let mut snippet = Snippet::source(&source.text[from..to])
+    let masked = masker.mask_window(&source.text, from, to);
+    let shift = |r: std::ops::Range<usize>| {
+        masked.map(r.start.clamp(from, to) - from)..masked.map(r.end.clamp(from, to) - from)
+    };
+    let primary_span = primary.map(|(span, label)| (shift(span.range()), label));
+    let related: Vec<_> = related
+        .iter()
+        .map(|(rel, label)| (shift(rel.range()), masker.mask_str(label)))
+        .collect();
+    let mut snippet = Snippet::source(masked.text)
         .line_start(first)
         .path(source.name.as_str())
         .fold(true);
-    if let Some((span, label)) = primary {
+    if let Some((range, label)) = primary_span {
         snippet = snippet.annotation(
             AnnotationKind::Primary
-                .span(shift(span.range()))
-                .label(label),
+                .span(range)
+                .label(label.map(|l| masker.mask_str(l))),
         );
     }
-    for (rel, label) in related {
-        snippet = snippet.annotation(
-            AnnotationKind::Context
-                .span(shift(rel.range()))
-                .label(label.as_str()),
-        );
+    for (range, label) in related {
+        snippet = snippet.annotation(AnnotationKind::Context.span(range).label(label));
     }
     snippet
 }

@@ -271,16 +271,10 @@ fn unified(old: &str, new: &str) -> String {
         .to_string()
 }
 
-/// Field names whose values are never shown.
-const SECRET_FIELDS: [&str; 4] = [
-    "clientSecret",
-    "cookieSecret",
-    "client-secret",
-    "cookie-secret",
-];
-
+/// Field names whose values are never shown: every key that carries a credential
+/// ([`crate::secrets::is_credential_key`]: `clientSecret`, `client-secret`, `redis-password`, …).
 fn is_secret_key(key: &str) -> bool {
-    SECRET_FIELDS.contains(&key)
+    crate::secrets::is_credential_key(key)
 }
 
 /// Mask secrets in one object: values of a Secret's `data`/`stringData`, and fields named like
