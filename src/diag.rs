@@ -128,6 +128,7 @@ codes! {
     Oauth2ProxySkipIssuerVerification = "oauth2-proxy-skip-issuer-verification", Warning, "`insecure-oidc-skip-issuer-verification: \"true\"` accepts tokens from any issuer";
     NoauthCatchAll = "noauth-catch-all", Warning, "a `noAuth` rule on `/*` makes every path of the host public";
     IdentityProviderJwksHttp = "identity-provider-jwks-http", Warning, "a `jwksUri` over plain http: signing keys can be tampered with in transit";
+    StarterPlaceholder = "starter-placeholder", Warning, "a value is still a placeholder of `kexpose init`'s starter spec (no such cluster or tenant)";
     // ---- rendering ----
     TemplateError = "template-error", Error, "a template failed to render (names the template file and line)";
     OutputSchema = "output-schema", Error, "a rendered object does not match its output schema (a template bug)";
@@ -171,7 +172,7 @@ impl Diagnostic {
         Diagnostic {
             code,
             severity: code.default_severity(),
-            message: message.into(),
+            message: no_empty_code(message.into()),
             span,
             label: None,
             help: None,
@@ -181,13 +182,13 @@ impl Diagnostic {
 
     /// Add a fix hint.
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(no_empty_code(help.into()));
         self
     }
 
     /// Add a label under the marked text.
     pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
+        self.label = Some(no_empty_code(label.into()));
         self
     }
 
@@ -200,6 +201,16 @@ impl Diagnostic {
     /// Is this an error (after any `--strict` promotion)?
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+}
+
+/// A message quoting an empty string (`name ``…`) reads as if the value were missing: show it
+/// as `""`. (An absent value is called `nothing` where the message is built.)
+pub(crate) fn no_empty_code(s: String) -> String {
+    if s.contains("``") {
+        s.replace("``", "`\"\"`")
+    } else {
+        s
     }
 }
 

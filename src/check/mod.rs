@@ -9,6 +9,7 @@
 //! | `authorizer` | what applies to every authorizer type (the Istio CR's timeout) |
 //! | `oauth2_proxy` | oauth2-proxy 7.15.3 start-up and per-request checks, chart 10.7.0 |
 //! | `security` | settings that work but leave something open |
+//! | `starter` | placeholders of `kexpose init`'s starter spec left in place |
 
 mod apirule;
 mod authorizer;
@@ -17,6 +18,7 @@ pub use oauth2_proxy::flags as oauth2_proxy_flags;
 mod refs;
 pub mod schema;
 mod security;
+mod starter;
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
@@ -111,6 +113,7 @@ pub fn check(src: &SourceFile) -> Checked {
     authorizer::check(&mut ctx);
     oauth2_proxy::check(&mut ctx);
     security::check(&mut ctx);
+    starter::check(&mut ctx);
     let mut diagnostics = ctx.diags;
     sort(&mut diagnostics);
     Checked {
@@ -197,7 +200,7 @@ pub(crate) trait HelpExt {
 
 impl HelpExt for Diagnostic {
     fn with_help(&mut self, help: impl Into<String>) -> &mut Self {
-        self.help = Some(help.into());
+        self.help = Some(crate::diag::no_empty_code(help.into()));
         self
     }
 }
