@@ -80,7 +80,7 @@ pub fn is_credential_key(key: &str) -> bool {
 pub struct Masker {
     /// Byte ranges of credential values in the text scanned.
     ranges: Vec<(usize, usize)>,
-    /// The distinct values (at least [`MIN_ECHO`] bytes long), masked wherever they appear.
+    /// The distinct values (at least `MIN_ECHO` bytes long), masked wherever they appear.
     values: Vec<String>,
 }
 
@@ -237,6 +237,7 @@ fn url_passwords(text: &str) -> Vec<(usize, usize)> {
 fn scan_key_values(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
+    let mut line_cache = LineCache::default();
     let mut i = 0;
     while i < bytes.len() {
         // A key: a run of key characters, optionally quoted, then `:` and a blank or the end.
@@ -250,7 +251,7 @@ fn scan_key_values(text: &str) -> Vec<(usize, usize)> {
             }
         };
         // Only at a key position: after line start/indent, `- `, `{`, `,` or `? `.
-        if !at_key_position(bytes, i) {
+        if !at_key_position(bytes, i, &mut line_cache) {
             i = skip_token(bytes, i);
             continue;
         }
@@ -301,20 +302,55 @@ fn skip_token(bytes: &[u8], mut i: usize) -> usize {
     if i == start { i + 1 } else { i }
 }
 
-/// Is byte `i` where a mapping key can start?
-fn at_key_position(bytes: &[u8], i: usize) -> bool {
-    let mut j = i;
-    while j > 0 && matches!(bytes[j - 1], b' ' | b'\t') {
-        j -= 1;
+/// Is byte `i` where a mapping key can start: the first byte of its line after the
+/// indentation and any `- `/`? ` indicators, or after `{` or `,` (and blanks)? `cache` holds
+/// (line start, key start) of the last line asked about, so a line is measured once (linear
+/// in the text, also for `- - - … x`).
+fn at_key_position(bytes: &[u8], i: usize, cache: &mut LineCache) -> bool {
+    // Positions only grow: find line breaks between the last position asked about and `i`.
+    if let Some(p) = bytes[cache.scanned..i].iter().rposition(|&b| b == b'\n') {
+        cache.line = cache.scanned + p + 1;
     }
-    if j == 0 {
+    cache.scanned = i;
+    let ls = cache.line;
+    if cache.measured != Some(ls) {
+        let mut k = ls;
+        loop {
+            while k < bytes.len() && matches!(bytes[k], b' ' | b'\t') {
+                k += 1;
+            }
+            if k + 1 < bytes.len()
+                && matches!(bytes[k], b'-' | b'?')
+                && matches!(bytes[k + 1], b' ' | b'\t')
+            {
+                k += 2;
+                continue;
+            }
+            break;
+        }
+        cache.measured = Some(ls);
+        cache.key_start = k;
+    }
+    if i == cache.key_start {
         return true;
     }
-    match bytes[j - 1] {
-        b'\n' | b'{' | b',' => true,
-        b'-' | b'?' => j == i || at_key_position(bytes, j - 1),
-        _ => false,
+    let mut j = i;
+    while j > ls && matches!(bytes[j - 1], b' ' | b'\t') {
+        j -= 1;
     }
+    j > ls && matches!(bytes[j - 1], b'{' | b',')
+}
+
+/// The line [`at_key_position`] is on, measured once.
+#[derive(Default)]
+struct LineCache {
+    /// Every byte before this has been looked at for line breaks.
+    scanned: usize,
+    /// Start of the line of `scanned`.
+    line: usize,
+    /// The line whose key start is known.
+    measured: Option<usize>,
+    key_start: usize,
 }
 
 /// Is byte `i` inside a flow collection opened on its line (an approximation that holds for
