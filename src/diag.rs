@@ -148,6 +148,7 @@ codes! {
     Oauth2ProxySkipIssuerVerification = "oauth2-proxy-skip-issuer-verification", Warning, "`insecure-oidc-skip-issuer-verification: \"true\"` accepts tokens from any issuer";
     NoauthCatchAll = "noauth-catch-all", Warning, "a `noAuth` rule on `/*` makes every path of the host public";
     IdentityProviderJwksHttp = "identity-provider-jwks-http", Warning, "a `jwksUri` over plain http: signing keys can be tampered with in transit";
+    StarterPlaceholder = "starter-placeholder", Warning, "a value is still a placeholder of `kexpose init`'s starter spec (no such cluster or tenant)";
     // ---- doctor (live identity provider and token; `kexpose doctor`) ----
     DoctorUnreachable = "doctor-unreachable", Error, "doctor: a request got no answer (connection, DNS, TLS, proxy or timeout): exit 2";
     DoctorDiscoveryFailed = "doctor-discovery-failed", Error, "doctor: the discovery document is not answered with 200 or is not JSON (oauth2-proxy exits at start)";
@@ -252,7 +253,7 @@ impl Diagnostic {
         Diagnostic {
             code,
             severity: code.default_severity(),
-            message: message.into(),
+            message: no_empty_code(message.into()),
             span,
             label: None,
             help: None,
@@ -262,13 +263,13 @@ impl Diagnostic {
 
     /// Add a fix hint.
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(no_empty_code(help.into()));
         self
     }
 
     /// Add a label under the marked text.
     pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
+        self.label = Some(no_empty_code(label.into()));
         self
     }
 
@@ -281,6 +282,16 @@ impl Diagnostic {
     /// Is this an error (after any `--strict` promotion)?
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+}
+
+/// A message quoting an empty string (`name ``…`) reads as if the value were missing: show it
+/// as `""`. (An absent value is called `nothing` where the message is built.)
+pub(crate) fn no_empty_code(s: String) -> String {
+    if s.contains("``") {
+        s.replace("``", "`\"\"`")
+    } else {
+        s
     }
 }
 
@@ -311,6 +322,9 @@ impl Policy {
 
 /// Render diagnostics the way rustc does: `error[code]: message`, ` --> file:line:col`,
 /// the source line with a marker, and `= help:` where a fix is known.
+///
+/// Credential values of the source (see [`crate::secrets`]) are masked in every excerpt,
+/// message, label and help: a secret pasted into the spec never reaches a CI log.
 pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String {
     use annotate_snippets::{Group, Level, Renderer};
     let renderer = if color {
@@ -318,13 +332,16 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
     } else {
         Renderer::plain()
     };
+    let masker = source.masker();
     let mut out = String::new();
     for d in diags {
         let level = match d.severity {
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
         };
-        let title = level.primary_title(d.message.as_str()).id(d.code.as_str());
+        let title = level
+            .primary_title(masker.mask_str(&d.message))
+            .id(d.code.as_str());
         let mut group = match d.span {
             Some(span) => {
                 // Only the lines the annotations cover, so rendering stays proportional to what
@@ -343,7 +360,7 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
             None => title.element(annotate_snippets::Origin::path(source.name.as_str())),
         };
         if let Some(help) = &d.help {
-            group = group.element(Level::HELP.message(help.as_str()));
+            group = group.element(Level::HELP.message(masker.mask_str(help)));
         }
         let report: [Group<'_>; 1] = [group];
         out.push_str(&renderer.render(&report));
@@ -355,13 +372,14 @@ pub fn render(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String 
 /// A related place: span and label.
 type Related = (Span, String);
 
-/// A snippet of the lines from the first to the last of its annotations.
+/// A snippet of the lines from the first to the last of its annotations, credentials masked.
 fn window<'a>(
     source: &'a SourceFile,
     primary: Option<(Span, Option<&'a str>)>,
     related: &[&'a Related],
 ) -> annotate_snippets::Snippet<'a, annotate_snippets::Annotation<'a>> {
     use annotate_snippets::{AnnotationKind, Snippet};
+    let masker = source.masker();
     let spans = primary
         .iter()
         .map(|(s, _)| *s)
@@ -369,25 +387,28 @@ fn window<'a>(
     let first = spans.clone().map(|s| s.line).min().unwrap_or(1);
     let last_byte = spans.map(|s| s.end).max().unwrap_or(0);
     let (from, to) = source.line_window(first, last_byte);
-    let shift =
-        |r: std::ops::Range<usize>| r.start.clamp(from, to) - from..r.end.clamp(from, to) - from;
-    let mut snippet = Snippet::source(&source.text[from..to])
+    let masked = masker.mask_window(&source.text, from, to);
+    let shift = |r: std::ops::Range<usize>| {
+        masked.map(r.start.clamp(from, to) - from)..masked.map(r.end.clamp(from, to) - from)
+    };
+    let primary_span = primary.map(|(span, label)| (shift(span.range()), label));
+    let related: Vec<_> = related
+        .iter()
+        .map(|(rel, label)| (shift(rel.range()), masker.mask_str(label)))
+        .collect();
+    let mut snippet = Snippet::source(masked.text)
         .line_start(first)
         .path(source.name.as_str())
         .fold(true);
-    if let Some((span, label)) = primary {
+    if let Some((range, label)) = primary_span {
         snippet = snippet.annotation(
             AnnotationKind::Primary
-                .span(shift(span.range()))
-                .label(label),
+                .span(range)
+                .label(label.map(|l| masker.mask_str(l))),
         );
     }
-    for (rel, label) in related {
-        snippet = snippet.annotation(
-            AnnotationKind::Context
-                .span(shift(rel.range()))
-                .label(label.as_str()),
-        );
+    for (range, label) in related {
+        snippet = snippet.annotation(AnnotationKind::Context.span(range).label(label));
     }
     snippet
 }

@@ -15,6 +15,7 @@ mod par;
 pub mod paths;
 pub mod plan;
 pub mod render;
+pub mod secrets;
 pub mod source;
 pub mod spec;
 pub mod write;

@@ -40,9 +40,12 @@ pub struct SourceFile {
     line_starts: Vec<usize>,
     /// Byte offset of every `CHAR_STEP`-th character; empty when the text is ASCII (then
     /// character and byte offsets are the same). Makes position conversions O(1), not
-    /// O(column): a long flow line must not make loading quadratic.
+    /// O(column): a long flow line must not make loading quadratic. Empty exactly when the
+    /// text is ASCII (a non-ASCII text has a mark at 0).
     char_marks: Vec<usize>,
-    ascii: bool,
+    /// The credential values of the text (found on first use): every excerpt and message
+    /// shown about this file masks them.
+    masker: std::sync::OnceLock<Box<crate::secrets::Masker>>,
 }
 
 /// Distance, in characters, between two entries of `SourceFile::char_marks`.
@@ -86,13 +89,19 @@ impl SourceFile {
             text,
             line_starts,
             char_marks,
-            ascii,
+            masker: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The credential values of this text and where they are (see [`crate::secrets`]).
+    pub fn masker(&self) -> &crate::secrets::Masker {
+        self.masker
+            .get_or_init(|| Box::new(crate::secrets::Masker::scan(&self.text)))
     }
 
     /// Byte offset of the character with index `ci` (the text's length when there is none).
     fn byte_of_char(&self, ci: usize) -> usize {
-        if self.ascii {
+        if self.char_marks.is_empty() {
             return ci.min(self.text.len());
         }
         let Some(&mark) = self.char_marks.get(ci / CHAR_STEP) else {
@@ -103,7 +112,7 @@ impl SourceFile {
 
     /// Character index of a byte offset (on a character boundary).
     fn char_of_byte(&self, at: usize) -> usize {
-        if self.ascii {
+        if self.char_marks.is_empty() {
             return at;
         }
         let k = self.char_marks.partition_point(|&m| m <= at).max(1) - 1;

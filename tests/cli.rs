@@ -227,6 +227,21 @@ fn a_user_file_in_the_way_is_never_overwritten() {
 fn init_writes_a_valid_starter_and_never_overwrites() {
     let tmp = tempfile::tempdir().unwrap();
     assert_eq!(kexpose(&["init"], tmp.path()).code, 0);
+    // Valid, but the CHANGE ME values warn until they are replaced.
+    let run = kexpose(&["validate", "kexpose.yaml"], tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("warning[starter-placeholder]").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    assert!(kexpose(&["validate", "--strict", "kexpose.yaml"], tmp.path()).code == 1);
+    let edited = fs::read_to_string(tmp.path().join("kexpose.yaml"))
+        .unwrap()
+        .replace("your-cluster.kyma", "c-4f8a2b1.kyma")
+        .replace("your-tenant.accounts", "abc123.accounts");
+    fs::write(tmp.path().join("kexpose.yaml"), edited).unwrap();
     let run = kexpose(&["validate", "kexpose.yaml"], tmp.path());
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains("warning["), "{}", run.stderr);

@@ -86,7 +86,7 @@ fn became_public_is_reported_first_in_every_format() {
     assert_eq!(md.code, 1);
     assert!(
         md.stdout
-            .starts_with("### kexpose diff: ⚠️ 2 rules became public"),
+            .starts_with("### kexpose diff: ⚠️ 1 rule became public (GET, OPTIONS)"),
         "{}",
         md.stdout
     );
@@ -414,7 +414,7 @@ fn markdown_stays_under_the_comment_limit_for_2000_workloads() {
     );
     assert!(
         run.stdout
-            .starts_with("### kexpose diff: ⚠️ 4000 rules became public"),
+            .starts_with("### kexpose diff: ⚠️ 2000 rules became public"),
         "{}",
         &run.stdout[..200]
     );
@@ -498,4 +498,62 @@ fn explain_answers_requests() {
         "{}",
         table.stdout
     );
+}
+
+/// One inserted rule (three methods, a scope with Markdown in it): the object part lists the
+/// rule's fields one per line, not the whole `spec.rules` list; the summary counts one rule and
+/// names its methods; Markdown and HTML in user strings are escaped.
+#[test]
+fn inserted_rule_reads_as_one_rule_with_its_fields() {
+    const ANCHOR: &str = "      - path: /api/orders/{*}\n";
+    let inserted = "      - path: /api/admin/{**}\n        methods: [GET, POST, PUT]\n        extAuth:\n          authorizers: [oauth2-proxy]\n          requiredScopes: [\"*admin*\", \"<b>x</b>\"]\n";
+    let tmp = rendered_then_edited(|s| {
+        assert!(s.contains(ANCHOR));
+        s.replacen(ANCHOR, &format!("{inserted}{ANCHOR}"), 1)
+    });
+    let text = diff(tmp.path(), "text");
+    assert_eq!(text.code, 1, "{}", text.stderr);
+    let summary = text.stdout.lines().next().unwrap();
+    assert!(
+        summary.contains("1 rule added (GET, POST, PUT)"),
+        "{summary}"
+    );
+    let fields: Vec<&str> = text
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("      spec."))
+        .collect();
+    assert!(
+        !fields
+            .iter()
+            .any(|l| l.trim_start().starts_with("spec.rules:")),
+        "the whole list on one line:\n{}",
+        text.stdout
+    );
+    assert!(
+        fields
+            .iter()
+            .any(|l| l.trim() == "spec.rules[1].path: (absent) → /api/admin/{**}"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        fields.len() < 20,
+        "one line per changed field:\n{}",
+        text.stdout
+    );
+    let md = diff(tmp.path(), "markdown").stdout;
+    assert!(md.contains("\\*admin\\*"), "{md}");
+    // Outside code blocks (the unified diff is fenced and renders literally).
+    for line in md
+        .lines()
+        .filter(|l| l.starts_with("| ") || l.starts_with("- "))
+    {
+        assert!(
+            !line.contains("<b>") && !line.contains(" *admin*"),
+            "{line}"
+        );
+        assert!(!line.contains("[\"*admin*"), "{line}");
+    }
+    assert!(md.contains("1 rule added (GET, POST, PUT)"), "{md}");
 }

@@ -370,15 +370,66 @@ fn argocd_plugin_failures_print_nothing_and_exit_non_zero() {
 
 #[test]
 fn stream_snapshot() {
-    // The whole stream of the hardened fixture, as Argo CD receives it. Review changes with
-    // `cargo insta review` and read every line before accepting.
+    // The whole stream of the hardened fixture, as Argo CD receives it (its plugin sets
+    // ARGOCD_APP_NAME). Review changes with `cargo insta review` and read every line before
+    // accepting.
     let tmp = tempfile::tempdir().unwrap();
-    let run = kexpose(
-        &["render", &spec(HARDENED), "-o", "-", "--instance", "shop"],
+    let out = Command::new(env!("CARGO_BIN_EXE_kexpose"))
+        .args(["render", &spec(HARDENED), "-o", "-"])
+        .current_dir(tmp.path())
+        .env("ARGOCD_APP_NAME", "shop")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn stream_outside_argocd_holds_no_argocd_application() {
+    // `kexpose render -o - | kubectl apply -f -` on a cluster without Argo CD: no object of a
+    // kind the cluster may not know. The Application comes with Argo CD's plugin environment
+    // (above) or when asked for.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kexpose"))
+        .args(["render", &spec(HARDENED), "-o", "-"])
+        .current_dir(tmp.path())
+        .env_remove("ARGOCD_APP_NAME")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stream = objects(&String::from_utf8(out.stdout).unwrap());
+    let kinds: Vec<&str> = stream.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["Namespace", "Namespace", "Istio", "APIRule"]);
+    let asked = kexpose(
+        &[
+            "render",
+            &spec(HARDENED),
+            "-o",
+            "-",
+            "--helm-release",
+            "argocd",
+        ],
         tmp.path(),
     );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    insta::assert_snapshot!(run.stdout);
+    assert_eq!(of_kind(&objects(&asked.stdout), "Application").len(), 1);
+    // `render --help` says what each mode emits.
+    let help = kexpose(&["render", "--help"], tmp.path()).stdout;
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "by default: Namespaces, the Istio authorizer registration and the APIRules",
+        "run by Argo CD's plugin ($ARGOCD_APP_NAME set), or with --helm-release argocd",
+        "with --helm-release flux: a Flux HelmRepository and HelmRelease",
+    ] {
+        assert!(flat.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -569,6 +620,8 @@ fn template_overrides_apply_to_the_new_artefacts() {
             &spec(HARDENED),
             "-o",
             "-",
+            "--helm-release",
+            "argocd",
             "--templates",
             templates.to_str().unwrap(),
         ],
@@ -592,6 +645,8 @@ fn template_overrides_apply_to_the_new_artefacts() {
             &spec(HARDENED),
             "-o",
             "-",
+            "--helm-release",
+            "argocd",
             "--templates",
             templates.to_str().unwrap(),
         ],
@@ -1039,4 +1094,42 @@ fn pre_commit_hooks_through_try_repo() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(read_tree(&repo.join("manifests")), read_tree(&fresh));
     assert_ne!(read_tree(&fresh), stale);
+}
+
+#[test]
+fn apply_procedure_prunes_exactly_the_apirules() {
+    // docs/apply.md's prune command: its selector matches every APIRule and Namespace kexpose
+    // writes and not the Istio object (which it must never prune), and its allowlist names the
+    // APIRule kind the tree holds.
+    let doc = fs::read_to_string(root().join("docs/apply.md")).unwrap();
+    let flat = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(!doc.contains("if you do not apply it with"), "one sequence");
+    let allow = "--prune-allowlist=gateway.kyma-project.io/v2/APIRule";
+    let selector =
+        "-l app.kubernetes.io/managed-by=kexpose,app.kubernetes.io/part-of=<metadata.name>";
+    assert!(flat.contains(allow) && flat.contains(selector), "{doc}");
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(
+        readme.contains("docs/apply.md"),
+        "the README points to the procedure"
+    );
+    assert!(
+        !readme.contains("if you do not apply it with"),
+        "one sequence"
+    );
+    let objects = tree_objects(&root().join(HARDENED).join("expected"));
+    let part_of = yaml_file(Path::new(&spec(HARDENED)))["metadata"]["name"].clone();
+    for o in &objects {
+        let labels = &o["metadata"]["labels"];
+        let selected = labels["app.kubernetes.io/managed-by"] == "kexpose"
+            && labels["app.kubernetes.io/part-of"] == part_of;
+        match o["kind"].as_str().unwrap() {
+            "Istio" => assert!(!selected, "the Istio object must not be selected"),
+            "APIRule" => {
+                assert!(selected, "{o}");
+                assert_eq!(o["apiVersion"], "gateway.kyma-project.io/v2");
+            }
+            _ => assert!(selected, "{o}"),
+        }
+    }
 }

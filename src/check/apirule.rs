@@ -398,8 +398,13 @@ fn methods(ctx: &mut Ctx, rbase: Ptr, methods: &[String]) -> Vec<String> {
 
 fn path(ctx: &mut Ctx, ptr: Ptr, path: &str) -> Option<PathPattern> {
     if !matches_crd_pattern(path) {
-        ctx.report(Code::ApirulePathInvalid, &ptr(), format!("path `{path}` does not match the APIRule path pattern"))
-            .with_help("a path starts with `/`; segments use letters, digits and -._~!$&'()+,;=:@ or %XX; `{*}` is one segment, `{**}` one or more, `/*` alone matches everything");
+        let help = star_suggestion(path).unwrap_or_else(|| "a path starts with `/`; segments use letters, digits and -._~!$&'()+,;=:@ or %XX; `{*}` is one segment, `{**}` one or more, `/*` alone matches everything".to_string());
+        ctx.report(
+            Code::ApirulePathInvalid,
+            &ptr(),
+            format!("path `{path}` does not match the APIRule path pattern"),
+        )
+        .with_help(help);
         return None;
     }
     match PathPattern::parse(path) {
@@ -433,6 +438,42 @@ fn path(ctx: &mut Ctx, ptr: Ptr, path: &str) -> Option<PathPattern> {
             None
         }
     }
+}
+
+/// A path with a bare `*` segment (`/api/*`, `/a/*/b`): APIRule v2 knows `*` only as the whole
+/// path `/*`; the wildcards are `{*}` (one segment) and `{**}` (one or more, last). Suggest the
+/// path with them, when that one is valid, and say what it does not match.
+fn star_suggestion(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    if !segments.contains(&"*") || path == "/*" {
+        return None;
+    }
+    let last = segments.len() - 1;
+    let fixed: Vec<&str> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match *s {
+            "*" if i == last => "{**}",
+            "*" => "{*}",
+            other => other,
+        })
+        .collect();
+    let fixed = fixed.join("/");
+    if !matches_crd_pattern(&fixed) || PathPattern::parse(&fixed).is_err() {
+        return None;
+    }
+    let mut help = format!(
+        "`*` is a wildcard only as the whole path `/*`; write `{fixed}` (`{{*}}` matches one segment, `{{**}}` one or more)"
+    );
+    if segments[last] == "*" {
+        let prefix = &path[..path.len() - 2];
+        if !prefix.is_empty() {
+            help.push_str(&format!(
+                "; `{fixed}` does not match `{prefix}` itself: give `{prefix}` a rule of its own"
+            ));
+        }
+    }
+    Some(help)
 }
 
 fn empty_values(ctx: &mut Ctx, base: Ptr, req: &TokenRequirements) {
@@ -504,5 +545,27 @@ fn list_values(ctx: &mut Ctx, ptr: Ptr, list: Option<&[String]>, field: &str) {
                 format!("an empty value in `{field}`"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod star_tests {
+    use super::star_suggestion;
+
+    #[test]
+    fn bare_stars_get_the_wildcards() {
+        assert_eq!(
+            star_suggestion("/api/*").as_deref(),
+            Some(
+                "`*` is a wildcard only as the whole path `/*`; write `/api/{**}` (`{*}` matches one segment, `{**}` one or more); `/api/{**}` does not match `/api` itself: give `/api` a rule of its own"
+            )
+        );
+        assert!(
+            star_suggestion("/a/*/b")
+                .unwrap()
+                .contains("write `/a/{*}/b`")
+        );
+        assert_eq!(star_suggestion("/*"), None);
+        assert_eq!(star_suggestion("/a b"), None);
     }
 }

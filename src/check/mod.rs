@@ -11,6 +11,7 @@
 //! | `oauth2_proxy` | oauth2-proxy 7.15.3 start-up and per-request checks, chart 10.7.0 |
 //! | `oauth2_proxy_start` | oauth2-proxy's remaining exit-at-start conditions (`go_syntax`) |
 //! | `security` | settings that work but leave something open |
+//! | `starter` | placeholders of `kexpose init`'s starter spec left in place |
 
 mod apirule;
 mod apirule_fidelity;
@@ -23,6 +24,7 @@ mod refs;
 pub mod schema;
 mod security;
 mod segment_trie;
+mod starter;
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
@@ -111,6 +113,7 @@ pub fn check(src: &SourceFile) -> Checked {
         spec: &spec,
         ptrs: &pointers,
         diags: Vec::new(),
+        origins: Vec::new(),
     };
     refs::check(&mut ctx);
     apirule::check(&mut ctx);
@@ -118,12 +121,70 @@ pub fn check(src: &SourceFile) -> Checked {
     authorizer::check(&mut ctx);
     oauth2_proxy::check(&mut ctx);
     security::check(&mut ctx);
-    let mut diagnostics = ctx.diags;
+    starter::check(&mut ctx);
+    let mut diagnostics = without_knock_on(ctx.diags, &ctx.origins);
     sort(&mut diagnostics);
     Checked {
         spec: Some(spec),
         pointers,
         diagnostics,
+    }
+}
+
+/// Findings computed from what references resolve to. Where a reference of the same rule or
+/// entry does not resolve, such a finding follows from that typo, not from the spec's intent
+/// (an unknown authorizer has no identity provider to fall back on, so "no identity provider"
+/// would be reported first and send the user the wrong way): only the root cause is reported.
+const DERIVED_FROM_REFERENCES: &[Code] = &[
+    Code::RestrictionsWithoutIdentityProvider,
+    Code::RefAmbiguousIdentityProvider,
+    Code::IdentityProviderJwksRequired,
+    Code::Oauth2ProxyAudienceMismatch,
+];
+
+/// Unknown references: the root causes.
+const UNRESOLVED: &[Code] = &[Code::RefUnknownAuthorizer, Code::RefUnknownIdentityProvider];
+
+/// Drop the findings that follow from an unresolved reference: a [`DERIVED_FROM_REFERENCES`]
+/// finding inside the owner of an unknown reference (the object holding the reference list or
+/// field: `.../extAuth` for `.../extAuth/authorizers/0`, `/authorizers/2` for
+/// `/authorizers/2/identityProvider`).
+fn without_knock_on(diags: Vec<Diagnostic>, origins: &[(usize, String)]) -> Vec<Diagnostic> {
+    let owners: Vec<&str> = origins
+        .iter()
+        .filter(|(i, _)| UNRESOLVED.contains(&diags[*i].code))
+        .map(|(_, ptr)| reference_owner(ptr))
+        .collect();
+    if owners.is_empty() {
+        return diags;
+    }
+    let knock_on: std::collections::HashSet<usize> = origins
+        .iter()
+        .filter(|(i, ptr)| {
+            DERIVED_FROM_REFERENCES.contains(&diags[*i].code)
+                && owners
+                    .iter()
+                    .any(|o| ptr == o || ptr.starts_with(&format!("{o}/")))
+        })
+        .map(|(i, _)| *i)
+        .collect();
+    diags
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !knock_on.contains(i))
+        .map(|(_, d)| d)
+        .collect()
+}
+
+/// The object that holds a reference: the pointer without its last segment (and without the
+/// list index when the reference is a list item).
+fn reference_owner(ptr: &str) -> &str {
+    let parent = ptr.rsplit_once('/').map_or("", |(p, _)| p);
+    let last = ptr.rsplit('/').next().unwrap_or("");
+    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+        parent.rsplit_once('/').map_or("", |(p, _)| p)
+    } else {
+        parent
     }
 }
 
@@ -137,6 +198,8 @@ pub(crate) struct Ctx<'a> {
     pub spec: &'a Spec,
     pub ptrs: &'a PointerTable,
     pub diags: Vec<Diagnostic>,
+    /// (index in `diags`, JSON pointer) of each finding reported through `report*`.
+    pub origins: Vec<(usize, String)>,
 }
 
 impl Ctx<'_> {
@@ -153,8 +216,7 @@ impl Ctx<'_> {
     /// Record a finding on the value at `ptr`.
     pub fn report(&mut self, code: Code, ptr: &str, message: impl Into<String>) -> &mut Diagnostic {
         let span = self.at(ptr);
-        self.diags.push(Diagnostic::new(code, span, message));
-        self.diags.last_mut().expect("just pushed")
+        self.push(code, span, message, ptr)
     }
 
     /// Record a finding on the key at `ptr`.
@@ -165,8 +227,7 @@ impl Ctx<'_> {
         message: impl Into<String>,
     ) -> &mut Diagnostic {
         let span = self.key(ptr);
-        self.diags.push(Diagnostic::new(code, span, message));
-        self.diags.last_mut().expect("just pushed")
+        self.push(code, span, message, ptr)
     }
 
     /// Record a finding on part of a one-line string value: `(offset, len)` in the string.
@@ -187,6 +248,17 @@ impl Ctx<'_> {
                 s
             }
         });
+        self.push(code, span, message, ptr)
+    }
+
+    fn push(
+        &mut self,
+        code: Code,
+        span: Option<Span>,
+        message: impl Into<String>,
+        ptr: &str,
+    ) -> &mut Diagnostic {
+        self.origins.push((self.diags.len(), ptr.to_string()));
         self.diags.push(Diagnostic::new(code, span, message));
         self.diags.last_mut().expect("just pushed")
     }
@@ -204,7 +276,7 @@ pub(crate) trait HelpExt {
 
 impl HelpExt for Diagnostic {
     fn with_help(&mut self, help: impl Into<String>) -> &mut Self {
-        self.help = Some(help.into());
+        self.help = Some(crate::diag::no_empty_code(help.into()));
         self
     }
 }

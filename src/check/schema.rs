@@ -40,14 +40,22 @@ pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
         let instance = err.instance();
         // Values under `extraArgs` may be secrets: never echo them.
         let secret_ish = ptr.contains("/extraArgs/");
+        // The value as written, in backticks; `nothing` for an empty value (`key:` is null),
+        // never empty backticks.
         let shown = || {
             if secret_ish {
-                return "…".to_string();
+                return "`…`".to_string();
             }
-            doc.pointers
+            let text = doc
+                .pointers
                 .value_span(&ptr)
                 .map(|s| truncate(src.slice(s)))
-                .unwrap_or_else(|| truncate(&instance.to_string()))
+                .unwrap_or_else(|| truncate(&instance.to_string()));
+            if text.is_empty() {
+                "nothing".to_string()
+            } else {
+                format!("`{text}`")
+            }
         };
         let d = match err.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -87,7 +95,11 @@ pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
                 let mut d = Diagnostic::new(
                     Code::SchemaType,
                     doc.pointers.value_span(&ptr),
-                    format!("expected {expected}, found {found} `{}`", shown()),
+                    if instance.is_null() && shown() == "nothing" {
+                        format!("expected {expected}, found nothing{}", where_(&ptr))
+                    } else {
+                        format!("expected {expected}, found {found} {}", shown())
+                    },
                 );
                 if expected.contains("boolean") {
                     if let Value::String(s) = instance.as_ref() {
@@ -110,7 +122,7 @@ pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
                     .as_array()
                     .map(|a| {
                         a.iter()
-                            .map(|o| format!("`{}`", o.as_str().unwrap_or_default()))
+                            .map(|o| code(o.as_str().unwrap_or_default()))
                             .collect::<Vec<_>>()
                             .join(", ")
                     })
@@ -118,14 +130,14 @@ pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
                 Diagnostic::new(
                     Code::SchemaInvalidValue,
                     doc.pointers.value_span(&ptr),
-                    format!("`{}` is not allowed here{}", shown(), where_(&ptr)),
+                    format!("{} is not allowed here{}", shown(), where_(&ptr)),
                 )
                 .help(format!("use one of {opts}"))
             }
             ValidationErrorKind::Constant { expected_value } => Diagnostic::new(
                 Code::SchemaInvalidValue,
                 doc.pointers.value_span(&ptr),
-                format!("`{}` is not allowed here{}", shown(), where_(&ptr)),
+                format!("{} is not allowed here{}", shown(), where_(&ptr)),
             )
             .help(format!("use `{expected_value}`")),
             ValidationErrorKind::AnyOf { context }
@@ -136,7 +148,7 @@ pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
                     .filter_map(|branch| {
                         branch.iter().find_map(|e| match e.kind() {
                             ValidationErrorKind::Constant { expected_value } => {
-                                Some(format!("`{}`", expected_value.as_str().unwrap_or_default()))
+                                Some(code(expected_value.as_str().unwrap_or_default()))
                             }
                             _ => None,
                         })
@@ -146,7 +158,7 @@ pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
                     Diagnostic::new(
                         Code::SchemaInvalidValue,
                         doc.pointers.value_span(&ptr),
-                        format!("`{}` is not allowed here{}", shown(), where_(&ptr)),
+                        format!("{} is not allowed here{}", shown(), where_(&ptr)),
                     )
                     .help(format!(
                         "use {}{}",
@@ -158,7 +170,7 @@ pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
                         Code::SchemaType,
                         doc.pointers.value_span(&ptr),
                         format!(
-                            "`{}` is not a valid value{}: expected a string, boolean or integer",
+                            "{} is not a valid value{}: expected a string, boolean or integer",
                             shown(),
                             where_(&ptr)
                         ),
@@ -175,6 +187,15 @@ pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
         out.push(d);
     }
     out
+}
+
+/// A value in backticks; the empty string as `""` (empty backticks read as nothing).
+fn code(s: &str) -> String {
+    if s.is_empty() {
+        "`\"\"`".to_string()
+    } else {
+        format!("`{s}`")
+    }
 }
 
 /// ` in /workloads/0/rules/1` style suffix naming the place in spec terms.
@@ -293,5 +314,47 @@ mod tests {
             serde_json::to_string(&crate::spec::json_schema()).unwrap(),
             "schemas/kexpose.schema.json is stale: run `cargo run -- schema > schemas/kexpose.schema.json`"
         );
+    }
+}
+
+#[cfg(test)]
+mod empty_value_tests {
+    use crate::source::SourceFile;
+
+    /// Every field of the rich fixture emptied (`key:`, a null) and set to `""`, one at a time:
+    /// no message, label or help has empty backticks, and an empty value is called `nothing`.
+    #[test]
+    fn no_message_has_empty_backticks() {
+        let rich = include_str!("../../fixtures/rich/kexpose.yaml");
+        let lines: Vec<&str> = rich.lines().collect();
+        let mut checked = 0;
+        for (n, line) in lines.iter().enumerate() {
+            let Some(colon) = line.find(": ") else {
+                continue;
+            };
+            if line.trim_start().starts_with('#') {
+                continue;
+            }
+            for empty in ["", " \"\""] {
+                let mut edited = lines.clone();
+                let replaced = format!("{}:{empty}", &line[..colon]);
+                edited[n] = &replaced;
+                let text = edited.join("\n");
+                let src = SourceFile::new("kexpose.yaml", text);
+                for d in crate::check::check(&src).diagnostics {
+                    for t in [Some(&d.message), d.label.as_ref(), d.help.as_ref()]
+                        .into_iter()
+                        .flatten()
+                    {
+                        assert!(!t.contains("``"), "line {}: {t}", n + 1);
+                    }
+                    if d.message.contains("found null") {
+                        panic!("line {}: {}", n + 1, d.message);
+                    }
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "{checked}");
     }
 }

@@ -507,10 +507,18 @@ pub fn compare_authorizers(before: &Model, after: &Model) -> Vec<AuthorizerChang
                     if o == n {
                         continue;
                     }
+                    // A credential flag's value is never shown (crate::secrets).
+                    fn shown<'v>(k: &str, v: Option<&'v String>, side: &'static str) -> &'v str {
+                        match v {
+                            None => "(unset)",
+                            Some(_) if crate::secrets::is_credential_key(k) => side,
+                            Some(v) => v.as_str(),
+                        }
+                    }
                     details.push(format!(
                         "--{k}: {} → {}",
-                        o.map_or("(unset)", String::as_str),
-                        n.map_or("(unset)", String::as_str)
+                        shown(k, o, "*** (before)"),
+                        shown(k, n, "*** (after)")
                     ));
                     if WEAK_FLAG_VALUES
                         .iter()

@@ -271,16 +271,10 @@ fn unified(old: &str, new: &str) -> String {
         .to_string()
 }
 
-/// Field names whose values are never shown.
-const SECRET_FIELDS: [&str; 4] = [
-    "clientSecret",
-    "cookieSecret",
-    "client-secret",
-    "cookie-secret",
-];
-
+/// Field names whose values are never shown: every key that carries a credential
+/// ([`crate::secrets::is_credential_key`]: `clientSecret`, `client-secret`, `redis-password`, …).
 fn is_secret_key(key: &str) -> bool {
-    SECRET_FIELDS.contains(&key)
+    crate::secrets::is_credential_key(key)
 }
 
 /// Mask secrets in one object: values of a Secret's `data`/`stringData`, and fields named like
@@ -395,10 +389,91 @@ fn field_changes(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut
                 field_changes(&format!("{path}[{i}]"), Some(a), Some(b), out);
             }
         }
+        // A list of objects that grew or shrank (a rule inserted or removed): align the items
+        // (longest common subsequence), then one line per field of each inserted or removed
+        // item and per changed field of each edited one — never the whole list on one line.
+        (Some(Value::Array(o)), Some(Value::Array(n))) if !all_scalars(o) || !all_scalars(n) => {
+            let key = |v: &Value| v.to_string();
+            let (ok, nk): (Vec<String>, Vec<String>) =
+                (o.iter().map(key).collect(), n.iter().map(key).collect());
+            for op in similar::capture_diff_slices(similar::Algorithm::Myers, &ok, &nk) {
+                use similar::DiffOp;
+                match op {
+                    DiffOp::Equal { .. } => {}
+                    DiffOp::Delete {
+                        old_index, old_len, ..
+                    } => {
+                        for (i, item) in o.iter().enumerate().skip(old_index).take(old_len) {
+                            leaves(&format!("{path}[{i}]"), item, true, out);
+                        }
+                    }
+                    DiffOp::Insert {
+                        new_index, new_len, ..
+                    } => {
+                        for (j, item) in n.iter().enumerate().skip(new_index).take(new_len) {
+                            leaves(&format!("{path}[{j}]"), item, false, out);
+                        }
+                    }
+                    DiffOp::Replace {
+                        old_index,
+                        old_len,
+                        new_index,
+                        new_len,
+                    } => {
+                        let paired = old_len.min(new_len);
+                        for k in 0..paired {
+                            // Same position in the new list: name the item by its new index.
+                            field_changes(
+                                &format!("{path}[{}]", new_index + k),
+                                Some(&o[old_index + k]),
+                                Some(&n[new_index + k]),
+                                out,
+                            );
+                        }
+                        let rest = |list: &[Value], at: usize, len: usize| {
+                            list.iter()
+                                .enumerate()
+                                .skip(at + paired)
+                                .take(len - paired)
+                                .map(|(i, v)| (i, v.clone()))
+                                .collect::<Vec<_>>()
+                        };
+                        for (i, item) in rest(o, old_index, old_len) {
+                            leaves(&format!("{path}[{i}]"), &item, true, out);
+                        }
+                        for (j, item) in rest(n, new_index, new_len) {
+                            leaves(&format!("{path}[{j}]"), &item, false, out);
+                        }
+                    }
+                }
+            }
+        }
         _ => out.push(FieldChange {
             path: path.to_string(),
             old: old.cloned(),
             new: new.cloned(),
+        }),
+    }
+}
+
+/// Every leaf field of a value that appeared (`removed == false`) or disappeared, one
+/// [`FieldChange`] each; lists of scalars count as one leaf.
+fn leaves(path: &str, v: &Value, removed: bool, out: &mut Vec<FieldChange>) {
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, child) in map {
+                leaves(&format!("{path}.{k}"), child, removed, out);
+            }
+        }
+        Value::Array(items) if !items.is_empty() && !all_scalars(items) => {
+            for (i, child) in items.iter().enumerate() {
+                leaves(&format!("{path}[{i}]"), child, removed, out);
+            }
+        }
+        _ => out.push(FieldChange {
+            path: path.to_string(),
+            old: removed.then(|| v.clone()),
+            new: (!removed).then(|| v.clone()),
         }),
     }
 }

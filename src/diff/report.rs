@@ -49,7 +49,21 @@ pub fn summary(diff: &Diff) -> String {
         return "no differences".into();
     }
     let mut parts = Vec::new();
-    let count = |k: AccessChangeKind| diff.access_changes.iter().filter(|c| c.kind == k).count();
+    // Access changes are per method; a rule is a host and path. Count rules, and name the
+    // methods when a kind has one rule.
+    let rules_of = |k: AccessChangeKind| {
+        let mut rules: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+        for c in diff.access_changes.iter().filter(|c| c.kind == k) {
+            match rules
+                .iter_mut()
+                .find(|(h, p, _)| *h == c.host && *p == c.path)
+            {
+                Some((_, _, methods)) => methods.push(&c.method),
+                None => rules.push((&c.host, &c.path, vec![&c.method])),
+            }
+        }
+        rules
+    };
     for (k, label) in [
         (AccessChangeKind::BecamePublic, "became public"),
         (AccessChangeKind::Weakened, "weakened"),
@@ -58,9 +72,11 @@ pub fn summary(diff: &Diff) -> String {
         (AccessChangeKind::Removed, "removed"),
         (AccessChangeKind::Narrowed, "narrowed"),
     ] {
-        let n = count(k);
-        if n > 0 {
-            parts.push(format!("{n} rule{} {label}", if n == 1 { "" } else { "s" }));
+        let rules = rules_of(k);
+        match rules.as_slice() {
+            [] => {}
+            [(_, _, methods)] => parts.push(format!("1 rule {label} ({})", methods.join(", "))),
+            _ => parts.push(format!("{} rules {label}", rules.len())),
         }
     }
     let weak = diff.authorizer_changes.iter().filter(|a| a.weakens).count();
@@ -212,8 +228,45 @@ pub fn paint_diff_line(line: &str, color: bool) -> String {
     }
 }
 
+/// A user string in a Markdown table cell: escaped (see [`escape_markdown`]), on one line.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    escape_markdown(&s.replace('\n', " "))
+}
+
+/// Escape a user string (a host, path, scope, name, field value) for GitHub-flavoured
+/// Markdown: every character that Markdown or its HTML pass reads inside a line (`*` and `_`
+/// emphasis, `` ` `` code, `[`/`]` links, `|` table cells, `~` strike-through, `\` escapes,
+/// `<`, `>`, `&` HTML) is written so that it renders as itself. (Line-start syntax — `#`, `-`,
+/// `>` — cannot occur: user strings are never written at the start of a line.) Use it on every user string that goes
+/// into a Markdown report.
+pub fn escape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A user string as inline code: a code span whose fence is longer than any backtick run in
+/// it (code spans render their content literally, except the HTML pass: escaped too).
+fn code_span(s: &str) -> String {
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
 }
 
 /// A code fence longer than any run of backticks in `body`.
@@ -254,8 +307,8 @@ pub fn markdown(diff: &Diff) -> String {
                 k => k.to_string(),
             };
             let row = format!(
-                "| {kind} | {} | {} | `{}` | {} | {} |\n",
-                c.method,
+                "| {kind} | {} | {} | {} | {} | {} |\n",
+                cell(&c.method),
                 cell(&c.host),
                 cell(&c.path),
                 cell(&b),
@@ -277,11 +330,13 @@ pub fn markdown(diff: &Diff) -> String {
     }
     if !diff.authorizer_changes.is_empty() {
         out.push_str("#### Authorizer changes\n\n");
+        let mut cut = 0;
         for a in &diff.authorizer_changes {
+            let mut item = String::new();
             let _ = writeln!(
-                out,
+                item,
                 "- **{}** ({}){}",
-                a.name,
+                escape_markdown(&a.name),
                 a.change_type,
                 if a.weakens {
                     " — **weakens verification**"
@@ -290,8 +345,20 @@ pub fn markdown(diff: &Diff) -> String {
                 }
             );
             for d in &a.details {
-                let _ = writeln!(out, "  - {}", cell(d.trim()));
+                let _ = writeln!(item, "  - {}", cell(d.trim()));
             }
+            // Weakening changes come first; what does not fit is counted, not cut mid-item.
+            if out.len() + item.len() > budget * 3 / 4 {
+                cut += 1;
+                continue;
+            }
+            out.push_str(&item);
+        }
+        if cut > 0 {
+            let _ = writeln!(
+                out,
+                "\n… and {cut} more authorizer changes (those weakening verification are listed first)."
+            );
         }
         out.push('\n');
     }
@@ -310,8 +377,8 @@ pub fn markdown(diff: &Diff) -> String {
             for f in o.fields.iter().take(50) {
                 let _ = writeln!(
                     section,
-                    "- `{}`: {} → {}",
-                    f.path,
+                    "- {}: {} → {}",
+                    code_span(&f.path),
                     cell(&field_value(&f.old)),
                     cell(&field_value(&f.new))
                 );
@@ -329,6 +396,7 @@ pub fn markdown(diff: &Diff) -> String {
         }
     }
     let hidden = diff.objects.len() - shown;
+    debug_assert!(out.len() <= budget, "markdown budget kept");
     if hidden > 0 {
         let _ = writeln!(
             out,
@@ -362,5 +430,44 @@ pub fn render(diff: &Diff, format: Format, color: bool) -> String {
         Format::Text => text(diff, color),
         Format::Markdown => markdown(diff),
         Format::Json => json(diff),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::access::AuthorizerChange;
+
+    /// Thousands of authorizer changes whose details escape to twice their length: the comment
+    /// stays under GitHub's 65 536 characters and says what it left out.
+    #[test]
+    fn markdown_is_capped_with_a_note_whatever_grows() {
+        let diff = Diff {
+            access_changes: Vec::new(),
+            authorizer_changes: (0..3000)
+                .map(|i| AuthorizerChange {
+                    name: format!("a{i}"),
+                    change_type: "changed".into(),
+                    weakens: false,
+                    details: vec![format!(
+                        "--banner: {} → {}",
+                        "*_".repeat(20),
+                        "|`".repeat(20)
+                    )],
+                })
+                .collect(),
+            objects: Vec::new(),
+        };
+        let md = markdown(&diff);
+        assert!(md.chars().count() < 65_536, "{}", md.chars().count());
+        assert!(md.contains("more authorizer changes"), "a truncation note");
+    }
+
+    #[test]
+    fn escapes_markdown_and_html() {
+        assert_eq!(
+            escape_markdown("*admin* _x_ `c` [l](u) a|b <i>&"),
+            "\\*admin\\* \\_x\\_ \\`c\\` \\[l\\](u) a\\|b &lt;i&gt;&amp;"
+        );
     }
 }

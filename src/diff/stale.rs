@@ -28,6 +28,13 @@ pub fn stale_report(out: &Path, outputs: &Outputs, report: &Report, color: bool)
             _ => std::fs::read_to_string(out.join(path)).unwrap_or_default(),
         };
         let new = outputs.get(path).cloned().unwrap_or_default();
+        // Credential values (an extraArgs password in a values file, a hand-added Secret) are
+        // masked on both sides (crate::secrets).
+        let (old, new) = (mask_all(&old), mask_all(&new));
+        if old == new {
+            let _ = writeln!(text, "{path}: only masked credential values differ");
+            continue;
+        }
         let diff = similar::TextDiff::from_lines(&old, &new);
         let unified = diff
             .unified_diff()
@@ -39,4 +46,10 @@ pub fn stale_report(out: &Path, outputs: &Outputs, report: &Report, color: bool)
         }
     }
     text
+}
+
+fn mask_all(text: &str) -> String {
+    crate::secrets::Masker::scan(text)
+        .mask_window(text, 0, text.len())
+        .text
 }

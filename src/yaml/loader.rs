@@ -455,8 +455,21 @@ fn syntax_error(src: &SourceFile, span: Span, info: &str) -> Diagnostic {
     } else {
         tab_before
     };
-    if let Some(i) = tab {
-        let at = src.span(line_start + i, line_start + i + 1);
+    // The parser reports a tab that starts the next line at the end of this one (after a
+    // plain scalar it scans on for a continuation): point at the tab itself.
+    let tab = tab.map(|i| line_start + i).or_else(|| {
+        if !info.contains("tab") {
+            return None;
+        }
+        let from = span.start.min(src.text.len());
+        let rest = &src.text[from..];
+        let next_end = rest.find('\n').map_or(rest.len(), |i| {
+            rest[i + 1..].find('\n').map_or(rest.len(), |j| i + 1 + j)
+        });
+        rest[..next_end].find('\t').map(|i| from + i)
+    });
+    if let Some(at) = tab {
+        let at = src.span(at, at + 1);
         return Diagnostic::new(
             Code::YamlSyntax,
             Some(at),

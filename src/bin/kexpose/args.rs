@@ -36,9 +36,18 @@ pub enum Command {
     /// helmrelease.yaml). Files kexpose did not generate are never touched; OUT changes
     /// all-or-nothing.
     ///
-    /// With `-o -` every Kubernetes object is printed as one YAML stream on stdout instead
-    /// (for Argo CD's config-management plugin, or `| kubectl apply -f -`); diagnostics go to
-    /// stderr, and the exit code is non-zero on any error and when there is no object.
+    /// With `-o -` every Kubernetes object is printed as one YAML stream on stdout instead;
+    /// diagnostics go to stderr, and the exit code is non-zero on any error and when there is
+    /// no object. What the stream holds:
+    ///
+    /// - by default: Namespaces, the Istio authorizer registration and the APIRules (for
+    ///   `| kubectl apply --server-side -f -`; install oauth2-proxy with helm and the values
+    ///   of a directory render);
+    ///
+    /// - run by Argo CD's plugin ($ARGOCD_APP_NAME set), or with --helm-release argocd: also
+    ///   an Argo CD Application per oauth2-proxy release, labelled with the Argo CD app's name;
+    ///
+    /// - with --helm-release flux: a Flux HelmRepository and HelmRelease per release instead.
     Render {
         /// The spec file.
         spec: PathBuf,
@@ -48,7 +57,8 @@ pub enum Command {
         out: PathBuf,
         /// How each oauth2-proxy Helm release becomes a Kubernetes object: an Argo CD
         /// Application, a Flux HelmRepository and HelmRelease, or none (only the values
-        /// file). Default: argocd for `-o -`, none for a directory.
+        /// file, to install with helm). Default: none; argocd for `-o -` when run by Argo CD's
+        /// plugin ($ARGOCD_APP_NAME is set).
         #[arg(long, value_enum, value_name = "KIND")]
         helm_release: Option<HelmReleaseArg>,
         /// Namespace of the Argo CD Applications (with --helm-release argocd).
@@ -205,11 +215,18 @@ pub fn target(
     argocd_namespace: Option<String>,
     instance: Option<String>,
 ) -> Result<Target, String> {
-    let release_objects = helm_release.map(|h| match h {
-        HelmReleaseArg::Argocd => ReleaseObjects::Argocd,
-        HelmReleaseArg::Flux => ReleaseObjects::Flux,
-        HelmReleaseArg::None => ReleaseObjects::None,
-    });
+    let release_objects = match helm_release {
+        Some(h) => Some(match h {
+            HelmReleaseArg::Argocd => ReleaseObjects::Argocd,
+            HelmReleaseArg::Flux => ReleaseObjects::Flux,
+            HelmReleaseArg::None => ReleaseObjects::None,
+        }),
+        // The stream carries Argo CD Applications by default only where Argo CD's plugin
+        // generates it: `| kubectl apply -f -` on a cluster without Argo CD would fail part-way
+        // on the first Application.
+        None if stream && argocd_plugin_env() => Some(ReleaseObjects::Argocd),
+        None => None,
+    };
     let instance = match instance {
         Some(name) => Some((name, "--instance")),
         None if stream => std::env::var("ARGOCD_APP_NAME")
@@ -219,6 +236,13 @@ pub fn target(
         None => None,
     };
     Target::new(stream, release_objects, argocd_namespace, instance)
+}
+
+/// Is this process run by Argo CD's config-management plugin? Argo CD sets `ARGOCD_APP_NAME`
+/// (with the other build-environment variables, `ARGOCD_APP_SOURCE_REPO_URL`, …) for every
+/// plugin command (Argo CD docs, "Build Environment").
+pub fn argocd_plugin_env() -> bool {
+    std::env::var_os("ARGOCD_APP_NAME").is_some_and(|v| !v.is_empty())
 }
 
 impl From<FormatArg> for Format {
