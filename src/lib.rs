@@ -10,6 +10,7 @@
 pub mod check;
 pub mod diag;
 pub mod diff;
+pub mod import;
 mod par;
 pub mod paths;
 pub mod plan;

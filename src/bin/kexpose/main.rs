@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // the CLI prints
 
 mod args;
+mod import;
 mod report;
 
 use args::{Cli, ColorChoice, Command, policy, target};
@@ -181,6 +182,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             print!("{}", kexpose::spec::json_schema_text());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import { files, out, diag } => import::run(&files, &out, &diag),
         Command::Init { path } => {
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
