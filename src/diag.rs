@@ -144,6 +144,18 @@ codes! {
     ImportV1beta1Jwt = "import-v1beta1-jwt", Warning, "a v1beta1 jwt config that does not migrate exactly (no issuer, several issuers or JWKS URLs)";
     ImportV1beta1Oauth2 = "import-v1beta1-oauth2", Warning, "a v1beta1 Oathkeeper OAuth2 handler migrated to extAuth through oauth2-proxy: the user must check the authorizer";
     ImportV1beta1Mutator = "import-v1beta1-mutator", Warning, "a v1beta1 mutator other than header and cookie: not imported";
+    // ---- platform and team specs ----
+    TeamField = "team-field", Error, "a field a platform or team spec does not hold, or one of the wrong shape";
+    TeamPlatformUnreadable = "team-platform-unreadable", Error, "a team spec whose `platform.path` cannot be read";
+    TeamPlatformDigest = "team-platform-digest", Error, "the platform spec's bytes do not have the digest the team spec pins";
+    TeamPlatformInvalid = "team-platform-invalid", Error, "the platform spec a team references is not a valid platform spec";
+    TeamPlatformMismatch = "team-platform-mismatch", Error, "a team spec validated with a platform spec references a different platform file";
+    TeamUnknown = "team-unknown", Error, "a team spec whose `metadata.name` has no grant in the platform spec";
+    TeamNamespaceNotGranted = "team-namespace-not-granted", Error, "a workload or service namespace outside the team's grant";
+    TeamHostNotGranted = "team-host-not-granted", Error, "a host outside the team's grant";
+    TeamGatewayNotGranted = "team-gateway-not-granted", Error, "a gateway the team is not granted";
+    TeamAuthorizerNotGranted = "team-authorizer-not-granted", Error, "an authorizer the platform does not offer to the team";
+    TeamIdentityProviderNotGranted = "team-identity-provider-not-granted", Error, "an identity provider the platform does not offer to the team";
     // ---- rendering ----
     TemplateError = "template-error", Error, "a template failed to render (names the template file and line)";
     OutputSchema = "output-schema", Error, "a rendered object does not match its output schema (a template bug)";

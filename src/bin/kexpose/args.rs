@@ -141,6 +141,18 @@ pub enum Command {
         #[command(flatten)]
         diag: DiagArgs,
     },
+    /// Validate team specs together with their platform spec (in the platform repository's
+    /// CI): each team inside its grant, each referencing exactly this platform spec, and no
+    /// host or APIRule used by two teams. Exit 0 when all are valid, 1 when not.
+    Teams {
+        /// The platform spec (`kind: Platform`).
+        platform: PathBuf,
+        /// The team specs (`kind: Team`), e.g. checked out from the team repositories.
+        #[arg(required = true)]
+        teams: Vec<PathBuf>,
+        #[command(flatten)]
+        diag: DiagArgs,
+    },
     /// Print the spec's JSON Schema (for editors: yaml-language-server and others).
     Schema,
     /// Write a commented starter spec. Refuses to overwrite an existing file.

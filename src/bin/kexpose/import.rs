@@ -83,3 +83,59 @@ fn write_new(path: &Path, text: &str) -> Result<(), String> {
     file.write_all(text.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
+
+/// `kexpose teams PLATFORM TEAM...`.
+pub fn teams(platform: &Path, teams: &[PathBuf], args: &DiagArgs) -> Result<ExitCode, String> {
+    let policy = policy(args)?;
+    let color = color_stderr(args.color);
+    // The platform on its own first.
+    let platform_src = match kexpose::read_spec(platform) {
+        Ok(s) => s,
+        Err(kexpose::ReadError::Io(e)) => return Err(e),
+        Err(kexpose::ReadError::Invalid(src, d)) => {
+            eprint!("{}", diag::render(&[*d], &src, color));
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let c = kexpose::compile(
+        platform_src,
+        "platform",
+        &kexpose::render::Templates::builtin(),
+        &policy,
+    );
+    let mut failed = c.has_errors();
+    if !c.diagnostics.is_empty() {
+        eprint!("{}", diag::render(&c.diagnostics, &c.source, color));
+    }
+    let mut sources = Vec::new();
+    for t in teams {
+        match kexpose::read_spec(t) {
+            Ok(s) => sources.push(s),
+            Err(kexpose::ReadError::Io(e)) => return Err(e),
+            Err(kexpose::ReadError::Invalid(src, d)) => {
+                eprint!("{}", diag::render(&[*d], &src, color));
+                failed = true;
+            }
+        }
+    }
+    let mut all = c.diagnostics.clone();
+    for r in kexpose::teams::validate_all(platform, sources, &policy) {
+        if !r.diagnostics.is_empty() {
+            eprint!("{}", diag::render(&r.diagnostics, &r.source, color));
+        }
+        all.extend(r.diagnostics);
+    }
+    failed |= all.iter().any(diag::Diagnostic::is_error);
+    eprintln!(
+        "{} and {} team specs: {} ({})",
+        platform.display(),
+        teams.len(),
+        if failed { "invalid" } else { "valid" },
+        diag::summary(&all)
+    );
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -183,6 +183,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { files, out, diag } => import::run(&files, &out, &diag),
+        Command::Teams {
+            platform,
+            teams,
+            diag,
+        } => import::teams(&platform, &teams, &diag),
         Command::Init { path } => {
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
