@@ -230,3 +230,40 @@ fn the_platform_validates_all_teams_together() {
         bad.stderr
     );
 }
+
+#[test]
+fn the_committed_teams_schema_is_the_generated_one() {
+    let committed =
+        fs::read_to_string(root().join("schemas/kexpose-teams.schema.json")).unwrap_or_default();
+    let generated = kexpose::teams::json_schema_text();
+    if std::env::var_os("KEXPOSE_UPDATE_SCHEMA").is_some() {
+        fs::write(root().join("schemas/kexpose-teams.schema.json"), &generated).unwrap();
+        return;
+    }
+    assert!(
+        committed == generated,
+        "schemas/kexpose-teams.schema.json is stale: run `KEXPOSE_UPDATE_SCHEMA=1 cargo test --test teams`"
+    );
+}
+
+/// Every platform and team spec of the tests that kexpose accepts is valid under the
+/// committed schema (editors see what kexpose sees).
+#[test]
+fn valid_specs_match_the_teams_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(root().join("schemas/kexpose-teams.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    for p in [
+        "tests/teams/platform/kexpose-platform.yaml",
+        "tests/teams/cases/valid-shop.yaml",
+        "tests/teams/cases/valid-billing.yaml",
+    ] {
+        let doc = yaml_file(&root().join(p));
+        let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{p}: {errors:?}");
+    }
+    let bad = yaml_file(&root().join("tests/teams/cases/team-own-authorizer.yaml"));
+    assert!(!v.is_valid(&bad));
+}

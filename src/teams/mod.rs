@@ -81,6 +81,106 @@ pub struct PlatformRef {
     pub digest: Option<String>,
 }
 
+/// The JSON Schema of platform and team specs (draft 2020-12), as committed in
+/// `schemas/kexpose-teams.schema.json`: one of a `Platform` or a `Team` document, by `kind`.
+/// (`schemas/kexpose.schema.json` stays the `Exposure` schema: kexpose validates the shape
+/// of every spec against it, team and platform specs after their rewrite.)
+pub fn json_schema() -> Value {
+    let platform = serde_json::to_value(schemars::schema_for!(PlatformDoc)).expect("JSON");
+    let team = serde_json::to_value(schemars::schema_for!(TeamDoc)).expect("JSON");
+    let mut defs = serde_json::Map::new();
+    for doc in [&platform, &team] {
+        if let Some(d) = doc.get("$defs").and_then(Value::as_object) {
+            for (k, v) in d {
+                defs.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let strip = |mut v: Value| {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("$defs");
+            o.remove("$schema");
+        }
+        v
+    };
+    defs.insert("Platform".into(), strip(platform));
+    defs.insert("Team".into(), strip(team));
+    let mut schema = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://kexpose.dev/schemas/kexpose-teams.schema.json",
+        "title": "kexpose platform and team specs v1alpha1",
+        "oneOf": [{"$ref": "#/$defs/Platform"}, {"$ref": "#/$defs/Team"}],
+        "$defs": defs,
+    });
+    crate::spec::strip_null(&mut schema);
+    schema
+}
+
+/// The teams schema as committed: pretty JSON with a trailing newline.
+pub fn json_schema_text() -> String {
+    let mut s = serde_json::to_string_pretty(&json_schema()).expect("a schema is JSON");
+    s.push('\n');
+    s
+}
+
+/// `Platform`
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+enum PlatformKind {
+    /// A platform spec.
+    Platform,
+}
+
+/// `Team`
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+enum TeamKind {
+    /// A team spec.
+    Team,
+}
+
+/// A platform spec: cluster settings, identity providers, authorizers, and a grant per team.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "kexpose platform spec v1alpha1")]
+struct PlatformDoc {
+    /// Always `kexpose.dev/v1alpha1`.
+    api_version: crate::spec::ApiVersion,
+    /// Always `Platform`.
+    kind: PlatformKind,
+    /// Optional metadata; `name` is used in labels of emitted objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metadata: Option<crate::spec::Metadata>,
+    /// Cluster-wide settings (the teams' too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cluster: Option<crate::spec::Cluster>,
+    /// OIDC issuers, offered to teams by name.
+    #[serde(default)]
+    identity_providers: Vec<crate::spec::IdentityProvider>,
+    /// The cluster's whole authorizer list (the Istio CR registration), offered to teams by name.
+    #[serde(default)]
+    authorizers: Vec<crate::spec::Authorizer>,
+    /// What each team may use.
+    #[serde(default)]
+    teams: Vec<Grant>,
+}
+
+/// A team spec: workloads, checked and rendered against a platform spec.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "kexpose team spec v1alpha1")]
+struct TeamDoc {
+    /// Always `kexpose.dev/v1alpha1`.
+    api_version: crate::spec::ApiVersion,
+    /// Always `Team`.
+    kind: TeamKind,
+    /// `name`: the team's name in the platform spec's `teams` (required).
+    metadata: crate::spec::Metadata,
+    /// The platform spec.
+    platform: PlatformRef,
+    /// Workloads to expose; each becomes one APIRule.
+    #[serde(default)]
+    workloads: Vec<crate::spec::Workload>,
+}
+
 /// A spec's kind, read cheaply from its top level.
 pub fn kind_of(src: &SourceFile) -> Option<String> {
     // Cheap: a block-style top-level `kind:` line.
