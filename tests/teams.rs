@@ -267,3 +267,76 @@ fn valid_specs_match_the_teams_schema() {
     let bad = yaml_file(&root().join("tests/teams/cases/team-own-authorizer.yaml"));
     assert!(!v.is_valid(&bad));
 }
+
+/// `diff --base`, `explain` and the stream for Argo CD work on a team spec in its own
+/// repository (a vendored platform copy).
+#[test]
+fn diff_explain_and_stream_on_a_team_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    fs::create_dir_all(repo.join("vendor")).unwrap();
+    fs::copy(
+        root().join("tests/teams/platform/kexpose-platform.yaml"),
+        repo.join("vendor/kexpose-platform.yaml"),
+    )
+    .unwrap();
+    let team = fs::read_to_string(root().join("tests/teams/cases/valid-shop.yaml"))
+        .unwrap()
+        .replace("../platform/", "vendor/");
+    fs::write(repo.join("kexpose.yaml"), &team).unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(repo)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "init"]);
+    let changed = team.replace(
+        "      - path: /orders\n        methods: [GET]\n        jwt: {identityProvider: ias}\n",
+        "      - path: /orders\n        methods: [GET]\n        noAuth: true\n",
+    );
+    assert_ne!(changed, team);
+    fs::write(repo.join("kexpose.yaml"), &changed).unwrap();
+    let diff = kexpose(
+        &["diff", "kexpose.yaml", "--base", "main", "--color", "never"],
+        repo,
+    );
+    assert_eq!(diff.code, 1, "{}", diff.stderr);
+    assert!(
+        diff.stdout.contains("www.shop.example.com/orders"),
+        "{}",
+        diff.stdout
+    );
+    assert!(diff.stdout.contains("public"), "{}", diff.stdout);
+    let explain = kexpose(
+        &[
+            "explain",
+            "kexpose.yaml",
+            "GET",
+            "https://www.shop.example.com/orders",
+            "--color",
+            "never",
+        ],
+        repo,
+    );
+    assert_eq!(explain.code, 0, "{}", explain.stderr);
+    assert!(explain.stdout.contains("public"), "{}", explain.stdout);
+    let stream = kexpose(&["render", "kexpose.yaml", "-o", "-"], repo);
+    assert_eq!(stream.code, 0, "{}", stream.stderr);
+    assert!(stream.stdout.contains("kind: APIRule"));
+    assert!(!stream.stdout.contains("kind: Istio"), "{}", stream.stdout);
+    assert!(
+        !stream.stdout.contains("kind: Application"),
+        "{}",
+        stream.stdout
+    );
+}
