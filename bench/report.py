@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turn the raw results of bench/run.sh (target/bench/) into the Markdown tables of BENCHMARKS.md."""
+"""Turn the raw results of bench/run.sh (target/bench/) into the Markdown tables of docs/benchmarks.md."""
 import json
 import os
 import sys

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kexpose benchmark harness: one command, results in target/bench/ (see BENCHMARKS.md).
+# kexpose benchmark harness: one command, results in target/bench/ (see docs/benchmarks.md).
 #
 #   bench/run.sh                  # full run: N = 1 100 1000 2000 5000 10000 20000
 #   BENCH_NS="1 100 1000" bench/run.sh          # a subset

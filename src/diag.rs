@@ -1,7 +1,7 @@
 //! Diagnostics: a stable code, a severity, a location and a message with an optional fix.
 //!
 //! Every rule kexpose applies has one [`Code`]; the table below is the single list of them
-//! (the README's diagnostics table and a snapshot test are generated from it).
+//! (`docs/diagnostics.md`, via [`reference_markdown`], and a snapshot test are generated from it).
 
 use crate::source::{SourceFile, Span};
 use std::fmt;
@@ -159,6 +159,57 @@ codes! {
     // ---- rendering ----
     TemplateError = "template-error", Error, "a template failed to render (names the template file and line)";
     OutputSchema = "output-schema", Error, "a rendered object does not match its output schema (a template bug)";
+}
+
+/// The groups of the code table, each with the code it starts at (in the order of
+/// [`Code::ALL`]); headings of the generated diagnostics reference.
+const SECTIONS: &[(Code, &str)] = &[
+    (Code::InputNotUtf8, "Input and YAML"),
+    (Code::SchemaUnknownField, "Spec shape (JSON Schema)"),
+    (Code::NameInvalid, "Names and references"),
+    (
+        Code::ApiruleHostInvalid,
+        "APIRule: the CRD schema and its CEL rules",
+    ),
+    (
+        Code::ApirulePathWildcard,
+        "APIRule: the api-gateway controller",
+    ),
+    (
+        Code::Oauth2ProxyIssuerInvalid,
+        "oauth2-proxy and authorizers",
+    ),
+    (Code::AuthorizerExposesProxyEndpoints, "Security"),
+    (Code::ImportNothing, "`kexpose import`"),
+    (Code::TeamField, "Platform and team specs"),
+    (
+        Code::TemplateError,
+        "Rendering (template bugs, never caused by a spec)",
+    ),
+];
+
+/// The code table as Markdown, one table per group: code, severity, what it checks. This is
+/// the generated part of `docs/diagnostics.md` (`kexpose codes --markdown`); a test keeps the
+/// committed file equal to it.
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "<!-- Generated from the code table in src/diag.rs by `kexpose codes --markdown`; \
+         do not edit by hand. -->\n",
+    );
+    for code in Code::ALL {
+        if let Some((_, heading)) = SECTIONS.iter().find(|(first, _)| first == code) {
+            out.push_str(&format!(
+                "\n### {heading}\n\n| code | severity | what it checks |\n|---|---|---|\n"
+            ));
+        }
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            code.as_str(),
+            code.default_severity(),
+            code.description().replace('|', "\\|")
+        ));
+    }
+    out
 }
 
 impl Code {
@@ -389,5 +440,19 @@ mod tests {
             })
             .collect();
         insta::assert_snapshot!(table);
+    }
+
+    #[test]
+    fn reference_sections_start_in_table_order() {
+        let starts: Vec<usize> = SECTIONS
+            .iter()
+            .map(|(code, _)| Code::ALL.iter().position(|c| c == code).unwrap())
+            .collect();
+        assert_eq!(starts[0], 0, "the first group starts at the first code");
+        assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
+        let text = reference_markdown();
+        for code in Code::ALL {
+            assert!(text.contains(&format!("| `{}` |", code.as_str())));
+        }
     }
 }

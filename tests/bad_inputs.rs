@@ -22,7 +22,10 @@
 //! `# expect:` lines, the exit code, that nothing was written when the exit code is not 0 (and
 //! that the output exists when it is), that every `# expect-output:` value is in OUT exactly
 //! (a string that looks like YAML structure stays one string, at its place), and that the
-//! binary never panics. Inputs that cannot be committed as text (empty, a byte-order mark,
+//! binary never panics. What the binary prints (the full rendered diagnostics: message,
+//! excerpt, labels, `help:`, summary) is compared with one insta snapshot per case in
+//! `tests/snapshots/diagnostics/` (see `docs/development.md` for how to review and accept a
+//! change). Inputs that cannot be committed as text (empty, a byte-order mark,
 //! CRLF or CR line breaks, not UTF-8, NUL bytes, 10 000 levels of nesting, 20 MB) are
 //! generated into a temporary directory. Every mismatch of every case is collected and
 //! reported in one run.
@@ -47,7 +50,7 @@ use std::process::Command;
 
 mod common;
 
-use common::cases::{Case, Match, assert_all_pass, parse_header};
+use common::cases::{Case, Match, assert_all_pass, assert_all_pass_with_snapshots, parse_header};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kexpose");
 
@@ -702,7 +705,7 @@ fn every_bad_input_is_reported_at_the_right_place() {
         .chain(generated_cases(tmp.path()))
         .collect();
     let cases: Vec<&Case> = all.iter().filter(|c| c.bug.is_none()).collect();
-    assert_all_pass("bad-input cases", &cases);
+    assert_all_pass_with_snapshots("bad-input cases", &cases, "snapshots/diagnostics");
 }
 
 #[test]

@@ -17,13 +17,13 @@ fn committed_json_schema_is_current() {
     let committed =
         fs::read_to_string(root().join("schemas/kexpose.schema.json")).unwrap_or_default();
     let generated = kexpose::spec::json_schema_text();
-    if std::env::var_os("KEXPOSE_BLESS").is_some() {
+    if accepting() {
         fs::write(root().join("schemas/kexpose.schema.json"), &generated).unwrap();
         return;
     }
     assert!(
         committed == generated,
-        "schemas/kexpose.schema.json is stale: run `cargo run -- schema > schemas/kexpose.schema.json`"
+        "schemas/kexpose.schema.json is stale: run `cargo run -- schema > schemas/kexpose.schema.json` (or `INSTA_UPDATE=always cargo test --test cli`)"
     );
     let run = kexpose(&["schema"], &root());
     assert_eq!(run.code, 0);
@@ -351,18 +351,33 @@ fn spec_strings_cannot_inject_structure() {
     );
 }
 
+/// `docs/diagnostics.md` carries the code table generated from `src/diag.rs` between two
+/// markers, like `schemas/kexpose.schema.json` carries the generated schema.
 #[test]
-fn readme_documents_every_diagnostic_code() {
-    let readme = fs::read_to_string(root().join("README.md")).unwrap();
-    let missing: Vec<&str> = kexpose::diag::Code::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .filter(|c| !readme.contains(&format!("| `{c}` |")))
-        .collect();
+fn committed_diagnostics_reference_is_current() {
+    const BEGIN: &str = "<!-- BEGIN kexpose codes --markdown -->\n";
+    const END: &str = "<!-- END kexpose codes --markdown -->\n";
+    let path = root().join("docs/diagnostics.md");
+    let committed = fs::read_to_string(&path).unwrap_or_default();
+    let generated = kexpose::diag::reference_markdown();
+    let (Some(start), Some(end)) = (committed.find(BEGIN), committed.find(END)) else {
+        panic!("docs/diagnostics.md lacks the markers {BEGIN:?} and {END:?}");
+    };
+    let start = start + BEGIN.len();
+    if accepting() {
+        let text = format!("{}{generated}{}", &committed[..start], &committed[end..]);
+        fs::write(&path, text).unwrap();
+        return;
+    }
     assert!(
-        missing.is_empty(),
-        "README.md lacks diagnostic codes: {missing:?}"
+        committed[start..end] == generated,
+        "docs/diagnostics.md is stale: regenerate it with \
+         `INSTA_UPDATE=always cargo test --test cli committed_diagnostics_reference_is_current` \
+         (it replaces the part between the markers with `kexpose codes --markdown`)"
     );
+    let run = kexpose(&["codes", "--markdown"], &root());
+    assert_eq!(run.code, 0);
+    assert_eq!(run.stdout, generated);
 }
 
 #[test]

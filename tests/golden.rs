@@ -1,15 +1,16 @@
 //! Golden trees: every `fixtures/<case>/kexpose.yaml` renders, through the built binary, to
 //! exactly `fixtures/<case>/expected/` (byte for byte, no file more or less).
 //!
-//! After an intended change, regenerate with `KEXPOSE_BLESS=1 cargo test --test golden` and
-//! read every changed file in `git diff` before committing it.
+//! After an intended change, accept with `INSTA_UPDATE=always cargo test --test golden` (the
+//! one accept flow for all expected output, see `docs/development.md`) and read every changed
+//! file in `git diff` before committing it.
 
 mod common;
 use common::*;
 
 #[test]
 fn fixtures_render_to_their_golden_trees() {
-    let bless = std::env::var_os("KEXPOSE_BLESS").is_some();
+    let bless = accepting();
     let mut failures = Vec::new();
     let mut cases = 0;
     for entry in std::fs::read_dir(root().join("fixtures")).unwrap() {
@@ -66,7 +67,7 @@ fn fixtures_render_to_their_golden_trees() {
     assert!(cases >= 3, "expected at least three fixtures");
     assert!(
         failures.is_empty(),
-        "{}\n(regenerate with KEXPOSE_BLESS=1 after reading the diff)",
+        "{}\n(after reading the diff, accept with `INSTA_UPDATE=always cargo test --test golden`)",
         failures.join("\n")
     );
 }

@@ -1,13 +1,14 @@
 //! Hostile input beyond one diagnostic per file: line endings and byte-order marks that must
 //! not change a byte of the output, and resource bounds — inputs built to make kexpose spend
 //! time or memory (alias bombs, deep nesting, huge files, long lines, many findings, many
-//! rules) must be answered within a bound.
+//! rules) must be answered with the right finding, without a panic, within a memory bound.
 //!
-//! Bounds are generous for CI on a shared 2-core machine and a debug build; the real numbers
-//! (release build) are in docs/robustness.md. Every run goes through the built binary with a
-//! deadline: a run past its bound is killed, so a regression fails instead of hanging CI.
-//! Tests marked `#[ignore = "kexpose bug: …"]` state a bound kexpose misses today; run them with
-//! `cargo test --test hostile -- --ignored`.
+//! Speed is measured in benchmarks, not asserted in timed tests: `bench/hostile.sh` runs the
+//! same inputs at two sizes ten times apart and shows whether the cost grows linearly (results
+//! in docs/benchmarks.md). What the tests assert cannot flake on a busy machine: exit code,
+//! finding and place, the number of findings, and peak memory (`/usr/bin/time -v`, where it
+//! exists). Every run goes through the built binary with a generous deadline (`HANG`) that only
+//! turns a hang into a failure instead of a stuck CI job.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // it reports what it ran
 
 mod common;
@@ -18,6 +19,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kexpose");
+
+/// How long a run may take before it is killed: a guard against a hang, not a speed bound
+/// (speed is measured in `bench/hostile.sh`, not asserted here; a busy machine must not fail
+/// a test). Each input below finishes in a few seconds in a debug build.
+const HANG: Duration = Duration::from_secs(300);
 const HEAD: &str = "apiVersion: kexpose.dev/v1alpha1\nkind: Exposure\n";
 
 /// A spec with every kind of multi-line scalar, for line-break tests.
@@ -208,9 +214,10 @@ fn crlf_and_a_byte_order_mark_render_the_same_bytes_as_lf() {
 // Resource bounds that hold.
 
 /// Nine levels of ten aliases: 10^9 nodes if expanded. The target is under 100 ms
-/// and under 50 MB; CI asserts 2 s (a debug build on a shared machine) and 50 MB.
+/// and under 50 MB: the memory is asserted (a bound on work that cannot flake: expanding the
+/// aliases would need gigabytes), the time is measured by `bench/hostile.sh`.
 #[test]
-fn an_alias_bomb_is_rejected_quickly_and_in_little_memory() {
+fn an_alias_bomb_is_rejected_in_little_memory() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut text = format!("{HEAD}metadata:\n  name: &a \"lol\"\n");
     let mut prev = 'a';
@@ -220,30 +227,23 @@ fn an_alias_bomb_is_rejected_quickly_and_in_little_memory() {
         prev = c;
     }
     fs::write(tmp.path().join("bomb.yaml"), &text).expect("write");
-    let run = run_bounded(
-        &["validate", "bomb.yaml"],
-        tmp.path(),
-        Duration::from_secs(10),
-    );
+    let run = run_bounded(&["validate", "bomb.yaml"], tmp.path(), HANG);
     report("alias bomb", &run);
     assert_rejected(&run, "alias bomb", 1, "yaml-alias-budget");
-    assert!(
-        run.elapsed < Duration::from_secs(2),
-        "alias bomb took {:?}",
-        run.elapsed
-    );
     if let Some(kib) = run.max_rss_kib {
         assert!(kib < 50 * 1024, "alias bomb peak RSS {kib} KiB");
     }
 
-    // In-process, the loader alone.
+    // In-process, the loader alone: it stops at the budget (one finding, the budget code).
     let src = kexpose::source::SourceFile::new("bomb.yaml", text);
     let start = Instant::now();
     let result = kexpose::yaml::parse(&src, true);
-    let elapsed = start.elapsed();
-    eprintln!("alias bomb, loader only: {elapsed:?}");
-    assert!(result.is_err());
-    assert!(elapsed < Duration::from_secs(2), "loader took {elapsed:?}");
+    eprintln!("alias bomb, loader only: {:?}", start.elapsed());
+    let diags = result.expect_err("the alias bomb is rejected");
+    assert!(
+        format!("{diags:?}").contains("YamlAliasBudget"),
+        "{diags:?}"
+    );
 }
 
 /// One anchor of 9 000 nodes referenced again and again: each alias is counted at its full
@@ -258,25 +258,20 @@ fn a_wide_alias_is_counted_at_its_full_size() {
         format!("{HEAD}metadata:\n  a: &a\n{big}{refs}"),
     )
     .expect("write");
-    let run = run_bounded(
-        &["validate", "wide.yaml"],
-        tmp.path(),
-        Duration::from_secs(20),
-    );
+    let run = run_bounded(&["validate", "wide.yaml"], tmp.path(), HANG);
     report("wide alias", &run);
     assert_rejected(&run, "wide alias", 1, "yaml-alias-budget");
     // `r0` (line 9 005) adds 9 001 nodes, `r1` (line 9 006) crosses the budget.
     assert!(run.stderr.contains("wide.yaml:9006:7"), "{}", run.stderr);
-    assert!(
-        run.elapsed < Duration::from_secs(2),
-        "took {:?}",
-        run.elapsed
-    );
+    if let Some(kib) = run.max_rss_kib {
+        assert!(kib < 100 * 1024, "wide alias peak RSS {kib} KiB");
+    }
 }
 
-/// Nesting 10 000 levels deep, in flow and block style: rejected at once, no stack overflow.
+/// Nesting 10 000 levels deep, in flow and block style: rejected with one finding, no stack
+/// overflow (the time is measured by `bench/hostile.sh`).
 #[test]
-fn deep_nesting_is_rejected_quickly() {
+fn deep_nesting_is_rejected_without_overflow() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let inputs = [
         (
@@ -307,13 +302,14 @@ fn deep_nesting_is_rejected_quickly() {
     for (name, text) in inputs {
         let file = format!("{name}.yaml");
         fs::write(tmp.path().join(&file), text).expect("write");
-        let run = run_bounded(&["validate", &file], tmp.path(), Duration::from_secs(10));
+        let run = run_bounded(&["validate", &file], tmp.path(), HANG);
         report(&format!("10 000 levels, {name}"), &run);
         assert_rejected(&run, name, 1, "yaml-too-deep");
-        assert!(
-            run.elapsed < Duration::from_secs(2),
-            "{name} took {:?}",
-            run.elapsed
+        assert_eq!(
+            run.stderr.matches("error[").count(),
+            1,
+            "{name}: one finding\n{}",
+            run.stderr
         );
     }
 }
@@ -326,56 +322,49 @@ fn a_twenty_megabyte_spec_is_refused_by_its_size() {
     let text = format!("{HEAD}{}", line.repeat(20_000_000 / line.len() + 1));
     assert!(text.len() > 20_000_000);
     fs::write(tmp.path().join("big.yaml"), text).expect("write");
-    let run = run_bounded(
-        &["validate", "big.yaml"],
-        tmp.path(),
-        Duration::from_secs(10),
-    );
+    let run = run_bounded(&["validate", "big.yaml"], tmp.path(), HANG);
     report("20 MB", &run);
     assert_rejected(&run, "20 MB", 1, "input-too-large");
-    assert!(
-        run.elapsed < Duration::from_secs(2),
-        "took {:?}",
-        run.elapsed
-    );
     if let Some(kib) = run.max_rss_kib {
         assert!(kib < 50 * 1024, "peak RSS {kib} KiB: the file was read");
     }
 }
 
 // ------------------------------------------------------------------------------------------
-// Resource bounds that kexpose misses today (each a bug with its reproducer).
+// Inputs that used to cost more than linear time (findings 9-11 of docs/robustness.md). Each
+// test checks what kexpose reports at a size where quadratic work used to show; whether the
+// cost grows linearly is measured by `bench/hostile.sh` (each input at two sizes, ten times
+// apart), not asserted as a time here.
 
 /// `n` flow items on one line: `metadata: {a: [x, x, …]}`.
 fn long_line(n: usize) -> String {
     format!("{HEAD}metadata: {{a: [{}]}}\n", vec!["x"; n].join(", "))
 }
 
-/// A 300 KB spec whose scalars are all on one line must be checked in well under 10 s.
-/// Today the loader computes each scalar's column by counting characters from the start of
+/// A 300 KB spec whose scalars are all on one line. The loader used to compute each scalar's column by counting characters from the start of
 /// its line (`SourceFile::span_at_line_col`), which is quadratic in the line's length: 100 000
-/// items take 11 s in a release build, and a 16 MiB line would take hours. The same happens
-/// to the long lines templates write and kexpose parses back: the kustomization's `resources`
-/// list of 20 000 workloads takes 5 s.
+/// items took 11 s in a release build, and a 16 MiB line would have taken hours. The same
+/// happened to the long lines templates write and kexpose parses back: the kustomization's
+/// `resources` list of 20 000 workloads took 5 s. Positions are now O(1) per lookup; the
+/// linear growth is measured by `bench/hostile.sh` (`long-line`).
 #[test]
-fn a_long_line_is_loaded_in_linear_time() {
+fn a_long_line_is_loaded() {
     let tmp = tempfile::tempdir().expect("temp dir");
     fs::write(tmp.path().join("long.yaml"), long_line(100_000)).expect("write");
-    let run = run_bounded(
-        &["validate", "long.yaml"],
-        tmp.path(),
-        Duration::from_secs(10),
-    );
+    let run = run_bounded(&["validate", "long.yaml"], tmp.path(), HANG);
     report("100 000 items on one line", &run);
     assert_rejected(&run, "long line", 1, "schema-unknown-field");
+    assert!(run.stderr.contains("long.yaml:3:12"), "{}", run.stderr);
 }
 
-/// 10 000 duplicate keys (240 KB) must be reported in well under 10 s. Rendering a
+/// 10 000 duplicate keys (240 KB): every duplicate is reported. Rendering a
 /// diagnostic used to hand annotate-snippets the whole source; it now hands it only the lines
-/// around each annotation (a far-away "first occurrence" gets a snippet of its own). Before the fix 20 000 findings in a 240 KB file took 9.7 s in
-/// a release build, and a 12 MB file of 1 million duplicate keys did not finish in 2 minutes.
+/// around each annotation (a far-away "first occurrence" gets a snippet of its own). Before
+/// the fix 20 000 findings in a 240 KB file took 9.7 s in a release build, and a 12 MB file of
+/// 1 million duplicate keys did not finish in 2 minutes. The linear growth is measured by
+/// `bench/hostile.sh` (`duplicate-keys`).
 #[test]
-fn many_findings_are_reported_in_linear_time() {
+fn many_findings_are_all_reported() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dups = "  domain: a.example.com\n".repeat(10_000);
     fs::write(
@@ -383,21 +372,23 @@ fn many_findings_are_reported_in_linear_time() {
         format!("{HEAD}cluster:\n{dups}"),
     )
     .expect("write");
-    let run = run_bounded(
-        &["validate", "dups.yaml"],
-        tmp.path(),
-        Duration::from_secs(10),
-    );
+    let run = run_bounded(&["validate", "dups.yaml"], tmp.path(), HANG);
     report("10 000 duplicate keys", &run);
     assert_rejected(&run, "duplicate keys", 1, "yaml-duplicate-key");
+    assert_eq!(
+        run.stderr.matches("error[yaml-duplicate-key]").count(),
+        9_999,
+        "every duplicate is reported"
+    );
 }
 
-/// 20 000 rules of one workload (1 MB) must be checked in well under 8 s (debug build). Today the path
-/// conflict check compares every rule with every earlier one (`check::apirule` →
-/// `PathPattern::covers`): 20 000 rules take 3.6 s in a release build, 100 000 rules (5 MB)
-/// over two minutes.
+/// 20 000 rules of one workload (1 MB) are checked: valid, no finding. The path conflict
+/// check used to compare every rule with every earlier one (`check::apirule` →
+/// `PathPattern::covers`): 20 000 rules took 3.6 s in a release build, 100 000 rules (5 MB)
+/// over two minutes; it is indexed now. The growth is measured by `bench/hostile.sh` (`rules`)
+/// and `bench/run.sh` (`kexpose-gen 1 --rules R`, docs/benchmarks.md).
 #[test]
-fn many_rules_are_checked_in_reasonable_time() {
+fn many_rules_are_checked() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let rules: String = (0..20_000)
         .map(|i| format!("      - {{path: /p{i}, methods: [GET], noAuth: true}}\n"))
@@ -409,13 +400,10 @@ fn many_rules_are_checked_in_reasonable_time() {
         ),
     )
     .expect("write");
-    let run = run_bounded(
-        &["validate", "rules.yaml"],
-        tmp.path(),
-        Duration::from_secs(8),
-    );
+    let run = run_bounded(&["validate", "rules.yaml"], tmp.path(), HANG);
     report("20 000 rules", &run);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(!run.stderr.contains("error["), "{}", run.stderr);
 }
 
 /// The spec's file name goes into the header comment of every output. A file name with a

@@ -19,7 +19,7 @@ pub const KIND: &str = "Exposure";
 pub const DEFAULT_GATEWAY: &str = "kyma-system/kyma-gateway";
 /// The oauth2-proxy chart version kexpose was tested with.
 pub const DEFAULT_CHART_VERSION: &str = "10.7.0";
-/// The hardened default authorizer path prefix (see the README).
+/// The hardened default authorizer path prefix (see docs/outputs.md).
 pub const DEFAULT_PATH_PREFIX: &str = "/verify?original=";
 /// The headers the tutorial forwards to the authorizer.
 pub const DEFAULT_IN_CHECK_INCLUDE: [&str; 3] = ["x-forwarded-for", "cookie", "authorization"];

@@ -223,6 +223,13 @@ pub fn output_value(out: &Path, file: &str, pointer: &str) -> Result<Value, Stri
 
 /// Run one case; `None` when it behaves as expected, else what went wrong.
 pub fn run_case(case: &Case) -> Option<String> {
+    run_case_and_stderr(case).0
+}
+
+/// Run one case: what went wrong (`None` when nothing did), and the diagnostics it printed
+/// (stderr, with the case's path written as its name and the output directory as `OUT`, so
+/// the text is the same on every machine).
+pub fn run_case_and_stderr(case: &Case) -> (Option<String>, String) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let out = tmp.path().join("out");
     let output = Command::new(BIN)
@@ -286,8 +293,11 @@ pub fn run_case(case: &Case) -> Option<String> {
             }
         }
     }
+    let printed = stderr
+        .replace(&out.display().to_string(), "OUT")
+        .replace(&case.path.display().to_string(), &case.name);
     if problems.is_empty() {
-        return None;
+        return (None, printed);
     }
     let mut report = format!("{}:\n", case.name);
     if let Some(bug) = &case.bug {
@@ -304,7 +314,7 @@ pub fn run_case(case: &Case) -> Option<String> {
     if lines.len() > 40 {
         let _ = writeln!(report, "  | … ({} more lines)", lines.len() - 40);
     }
-    Some(report)
+    (Some(report), printed)
 }
 
 pub fn run_all(cases: &[&Case]) -> Vec<String> {
@@ -319,5 +329,91 @@ pub fn assert_all_pass(what: &str, cases: &[&Case]) {
         failures.len(),
         cases.len(),
         failures.join("\n")
+    );
+}
+
+/// The snapshot name of a case: `bad/foo.yaml` → `bad__foo`.
+pub fn snapshot_name(case: &Case) -> String {
+    case.name.trim_end_matches(".yaml").replace('/', "__")
+}
+
+/// Run every case as [`assert_all_pass`] does, and compare what each prints with its insta
+/// snapshot `<dir>/<snapshot_name>.snap` (`dir` relative to `tests/`): the full rendered
+/// diagnostics (message, excerpt, labels, `help:`, summary). The snapshot's description is the
+/// case's `# expect:` header, the statement of intent it is reviewed against.
+///
+/// Every mismatch of every case is collected and reported in one run; insta writes a
+/// `.snap.new` beside each changed snapshot (accept with `cargo insta review`, or
+/// `INSTA_UPDATE=always`, then read `git diff`). A snapshot whose case is gone fails too.
+pub fn assert_all_pass_with_snapshots(what: &str, cases: &[&Case], dir: &str) {
+    let mut failures = Vec::new();
+    let mut changed = Vec::new();
+    let snap_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(dir);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(&snap_dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    for case in cases {
+        let (problem, printed) = run_case_and_stderr(case);
+        failures.extend(problem);
+        let name = snapshot_name(case);
+        let mut intent: Vec<String> = case
+            .expected
+            .iter()
+            .map(|(code, at)| format!("# expect: {code} {at}"))
+            .collect();
+        if intent.is_empty() {
+            intent.push("# expect: none".to_string());
+        }
+        if case.exit != 1 {
+            intent.push(format!("# exit: {}", case.exit));
+        }
+        settings.set_description(intent.join("\n"));
+        let compared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            settings.bind(|| insta::assert_snapshot!(name.as_str(), printed));
+        }));
+        if compared.is_err() {
+            changed.push(case.name.clone());
+        }
+    }
+    // Snapshots of cases that no longer exist.
+    let snap_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(dir);
+    let known: std::collections::BTreeSet<String> =
+        cases.iter().map(|c| snapshot_name(c)).collect();
+    let mut orphans: Vec<String> = fs::read_dir(&snap_dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter_map(|f| f.strip_suffix(".snap").map(str::to_string))
+                .filter(|stem| !known.contains(stem))
+                .collect()
+        })
+        .unwrap_or_default();
+    orphans.sort();
+    assert!(
+        failures.is_empty() && changed.is_empty() && orphans.is_empty(),
+        "{} of {} {what} failed, {} printed other diagnostics than their snapshot, {} snapshots have no case:\n\n{}\n{}\n{}\n\n\
+         Read each change (`cargo insta review`, or the `.snap.new` files beside the snapshots); \
+         accept with `cargo insta accept` or `INSTA_UPDATE=always cargo test --test bad_inputs`, \
+         and delete the snapshots of removed cases.",
+        failures.len(),
+        cases.len(),
+        changed.len(),
+        orphans.len(),
+        failures.join("\n"),
+        changed
+            .iter()
+            .map(|c| format!("changed: {c}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        orphans
+            .iter()
+            .map(|o| format!("no case: {dir}/{o}.snap"))
+            .collect::<Vec<_>>()
+            .join("\n"),
     );
 }

@@ -5,6 +5,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Whether this run accepts new expected output instead of comparing with it.
+///
+/// One way for all expected output: insta's. `INSTA_UPDATE=always cargo test` rewrites insta
+/// snapshots, and the same variable makes the tests that guard plain files (the golden trees
+/// under `fixtures/*/expected/`, `schemas/kexpose.schema.json`, `docs/diagnostics.md`) rewrite
+/// them. Read `git diff` before committing.
+pub fn accepting() -> bool {
+    std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always")
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

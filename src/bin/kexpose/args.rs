@@ -162,7 +162,11 @@ pub enum Command {
         path: PathBuf,
     },
     /// List every diagnostic code with its severity and what it checks.
-    Codes,
+    Codes {
+        /// Print the list as the Markdown tables of docs/diagnostics.md.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Print a shell completion script to stdout, e.g.
     /// `kexpose completions bash > /etc/bash_completion.d/kexpose`.
     Completions {

@@ -226,7 +226,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             write_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Codes => {
+        Command::Codes { markdown: true } => {
+            write_stdout(kexpose::diag::reference_markdown().as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Codes { markdown: false } => {
             let mut stdout = std::io::stdout().lock();
             for code in Code::ALL {
                 let _ = writeln!(
