@@ -340,3 +340,25 @@ fn diff_explain_and_stream_on_a_team_repository() {
         stream.stdout
     );
 }
+
+/// `kexpose teams` refuses an Exposure spec in place of a team spec: it has no grant.
+#[test]
+fn an_exposure_spec_is_not_a_team_spec() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exposure = root().join("tests/roundtrip/wildcard-host/kexpose.yaml");
+    let platform = root().join("tests/teams/platform/kexpose-platform.yaml");
+    let run = kexpose(
+        &[
+            "teams",
+            platform.to_str().unwrap(),
+            exposure.to_str().unwrap(),
+            "--color",
+            "never",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let found = common::cases::reported(&run.stderr);
+    assert_eq!(found.len(), 1, "{}", run.stderr);
+    assert_eq!(found[0].0, "team-field", "{}", run.stderr);
+}

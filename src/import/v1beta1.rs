@@ -349,19 +349,16 @@ fn jwt(im: &mut Importer, doc: &mut Doc, sp: &str, config: Option<&Value>) -> To
         req.audiences = Some(audiences);
     }
     if let Some(issuer) = ias_issuer_of(&issuers, &jwks) {
-        {
-            // 01-83: Kyma's own example migrates `jwks_urls: [https://T.accounts.ondemand.com/oauth2/certs]`
-            // to `issuer: https://T.accounts.ondemand.com`.
-            doc.push(
+        // 01-83: Kyma's own example migrates `jwks_urls: [https://T.accounts.ondemand.com/oauth2/certs]`
+        // to `issuer: https://T.accounts.ondemand.com`.
+        doc.push(
                 Code::ImportV1beta1Jwt,
                 &cp,
                 format!("no `trusted_issuers`: APIRule v2 requires the issuer (04-70); `{issuer}` is assumed from the SAP Cloud Identity Services JWKS URL, as in Kyma's jwt migration guide"),
                 "check that the tokens' `iss` claim is exactly this issuer",
             );
-            req.identity_provider =
-                Some(im.provider_for(issuer, Some(jwks[0].clone()), None, None));
-            return req;
-        }
+        req.identity_provider = Some(im.provider_for(issuer, Some(jwks[0].clone()), None, None));
+        return req;
     }
     if issuers.is_empty() {
         doc.push(

@@ -594,6 +594,25 @@ pub fn validate_all(
     let mut out = Vec::new();
     for src in teams {
         let name = src.name.clone();
+        // An Exposure spec has no grant: a team repository holding one instead of a team spec
+        // would escape every boundary, so the platform-wide check refuses it.
+        if kind_of(&src).as_deref() != Some(TEAM_KIND) {
+            let span = yaml::parse(&src, true)
+                .ok()
+                .and_then(|d| d.pointers.value_span("/kind"));
+            out.push(TeamReport {
+                diagnostics: vec![
+                    Diagnostic::new(
+                        Code::TeamField,
+                        span,
+                        format!("{name} is not a team spec (`kind: Team`): it is checked against no grant"),
+                    )
+                    .help("a team repository holds a team spec that references the platform spec"),
+                ],
+                source: src,
+            });
+            continue;
+        }
         let label = Path::new(&name)
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
