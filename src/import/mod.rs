@@ -9,10 +9,10 @@
 //! - v2 and v2alpha1 map field for field: `render` of the imported spec gives back the same
 //!   APIRules (normalised: generated labels, the default gateway written out, a workload
 //!   service no rule uses dropped). `tests/import.rs` checks that round trip.
-//! - v1beta1 follows Kyma's migration rules ([`v1beta1`]); what cannot be migrated exactly is
+//! - v1beta1 follows Kyma's migration rules (`import/v1beta1.rs`); what cannot be migrated exactly is
 //!   reported with what the user must decide.
 //! - Identity providers are deduplicated by (issuer, JWKS, token location) and named from the
-//!   issuer ([`names`]); authorizers come from the Istio CR, always as `type: external` (what
+//!   issuer (`import/names.rs`); authorizers come from the Istio CR, always as `type: external` (what
 //!   the registration says is all that is known; see `import-authorizer-type`).
 
 mod names;
