@@ -161,6 +161,34 @@ codes! {
     DoctorTokenSignature = "doctor-token-signature", Error, "doctor: the token's signature cannot be verified against a JWKS its verifier uses";
     DoctorTokenDenied = "doctor-token-denied", Error, "doctor: the real token is denied by an oauth2-proxy authorizer or a rule (names the reason)";
     DoctorProbeMismatch = "doctor-probe-mismatch", Error, "doctor --probe: a live answer differs from what the access model predicts";
+    // ---- import (`kexpose import`) ----
+    ImportNothing = "import-nothing", Error, "the import inputs hold no APIRule and no Istio CR authorizer";
+    ImportUnsupportedVersion = "import-unsupported-version", Error, "an APIRule version kexpose does not import (it reads v2, v2alpha1, v1beta1)";
+    ImportInvalidObject = "import-invalid-object", Error, "an imported object lacks a field the API server requires, or has one of the wrong type";
+    ImportAuthorizerUnknown = "import-authorizer-unknown", Error, "an imported extAuth rule names an authorizer that no imported Istio CR registers";
+    ImportDuplicate = "import-duplicate", Warning, "the same APIRule or authorizer imported twice; the later copy is ignored";
+    ImportExtraHosts = "import-extra-hosts", Warning, "an APIRule with several hosts: a workload has one, the others are not imported";
+    ImportAuthorizerType = "import-authorizer-type", Warning, "an Istio CR authorizer that looks like oauth2-proxy, imported as `type: external` (its Helm values cannot be known)";
+    ImportV1beta1InternalTraffic = "import-v1beta1-internal-traffic", Warning, "a v1beta1 APIRule let in-cluster callers through; APIRule v2 blocks them";
+    ImportV1beta1CorsDefault = "import-v1beta1-cors-default", Warning, "a v1beta1 APIRule relied on the default CORS policy, which v2 does not apply";
+    ImportV1beta1Gateway = "import-v1beta1-gateway", Warning, "a v1beta1 gateway name in neither the new nor the old form";
+    ImportV1beta1Path = "import-v1beta1-path", Warning, "a v1beta1 regex path that v2 cannot express exactly";
+    ImportV1beta1Handler = "import-v1beta1-handler", Warning, "a v1beta1 access strategy with no exact v2 equivalent (anonymous, unauthorized, several per rule)";
+    ImportV1beta1Jwt = "import-v1beta1-jwt", Warning, "a v1beta1 jwt config that does not migrate exactly (no issuer, several issuers or JWKS URLs)";
+    ImportV1beta1Oauth2 = "import-v1beta1-oauth2", Warning, "a v1beta1 Oathkeeper OAuth2 handler migrated to extAuth through oauth2-proxy: the user must check the authorizer";
+    ImportV1beta1Mutator = "import-v1beta1-mutator", Warning, "a v1beta1 mutator other than header and cookie: not imported";
+    // ---- platform and team specs ----
+    TeamField = "team-field", Error, "a field a platform or team spec does not hold, or one of the wrong shape";
+    TeamPlatformUnreadable = "team-platform-unreadable", Error, "a team spec whose `platform.path` cannot be read";
+    TeamPlatformDigest = "team-platform-digest", Error, "the platform spec's bytes do not have the digest the team spec pins";
+    TeamPlatformInvalid = "team-platform-invalid", Error, "the platform spec a team references is not a valid platform spec";
+    TeamPlatformMismatch = "team-platform-mismatch", Error, "a team spec validated with a platform spec references a different platform file";
+    TeamUnknown = "team-unknown", Error, "a team spec whose `metadata.name` has no grant in the platform spec";
+    TeamNamespaceNotGranted = "team-namespace-not-granted", Error, "a workload or service namespace outside the team's grant";
+    TeamHostNotGranted = "team-host-not-granted", Error, "a host outside the team's grant";
+    TeamGatewayNotGranted = "team-gateway-not-granted", Error, "a gateway the team is not granted";
+    TeamAuthorizerNotGranted = "team-authorizer-not-granted", Error, "an authorizer the platform does not offer to the team";
+    TeamIdentityProviderNotGranted = "team-identity-provider-not-granted", Error, "an identity provider the platform does not offer to the team";
     // ---- rendering ----
     TemplateError = "template-error", Error, "a template failed to render (names the template file and line)";
     OutputSchema = "output-schema", Error, "a rendered object does not match its output schema (a template bug)";
@@ -185,6 +213,12 @@ const SECTIONS: &[(Code, &str)] = &[
         "oauth2-proxy and authorizers",
     ),
     (Code::AuthorizerExposesProxyEndpoints, "Security"),
+    (
+        Code::DoctorUnreachable,
+        "`kexpose doctor` (live identity provider and token)",
+    ),
+    (Code::ImportNothing, "`kexpose import`"),
+    (Code::TeamField, "Platform and team specs"),
     (
         Code::TemplateError,
         "Rendering (template bugs, never caused by a spec)",

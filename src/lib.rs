@@ -11,6 +11,7 @@ pub mod check;
 pub mod diag;
 pub mod diff;
 pub mod doctor;
+pub mod import;
 mod par;
 pub mod paths;
 pub mod plan;
@@ -18,6 +19,7 @@ pub mod render;
 pub mod secrets;
 pub mod source;
 pub mod spec;
+pub mod teams;
 pub mod write;
 pub mod yaml;
 
@@ -103,12 +105,138 @@ pub fn compile_for(
     target: &Target,
 ) -> Compilation {
     render::schemas::prepare_in_background();
+    match teams::kind_of(&source).as_deref() {
+        Some(teams::TEAM_KIND) => {
+            return compile_team(source, source_label, templates, policy, target);
+        }
+        Some(teams::PLATFORM_KIND) => {
+            return compile_platform(source, source_label, templates, policy, target);
+        }
+        _ => {}
+    }
     let checked = check::check(&source);
-    let mut diagnostics = policy.apply(checked.diagnostics);
+    finish(
+        source,
+        checked.diagnostics,
+        checked.spec,
+        source_label,
+        templates,
+        policy,
+        target,
+        |_, _| {},
+    )
+}
+
+/// A team spec (`kind: Team`): checked against its platform spec and grant; renders its
+/// APIRules and Namespaces only.
+fn compile_team(
+    source: SourceFile,
+    source_label: &str,
+    templates: &Templates,
+    policy: &Policy,
+    target: &Target,
+) -> Compilation {
+    let ready = match teams::prepare_team(&source) {
+        teams::Prepared::Failed(d) => {
+            return finish(
+                source,
+                d,
+                None,
+                source_label,
+                templates,
+                policy,
+                target,
+                |_, _| {},
+            );
+        }
+        teams::Prepared::Ready(r) => r,
+    };
+    let checked = check::check(&ready.rewritten.source);
+    let mut diagnostics = teams::own_findings(checked.diagnostics, ready.rewritten.own_len);
+    diagnostics.extend(ready.diagnostics);
+    if let (Some(spec), Some((grant, platform))) = (&checked.spec, &ready.team) {
+        // A value already rejected (an invalid host or namespace) is not reported twice.
+        let rejected: Vec<usize> = diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .filter_map(|d| d.span.map(|s| s.start))
+            .collect();
+        diagnostics.extend(
+            teams::grant::enforce(spec, &checked.pointers, grant, platform)
+                .into_iter()
+                .filter(|d| d.span.is_none_or(|s| !rejected.contains(&s.start))),
+        );
+    }
+    diagnostics.sort_by_key(|d| d.span.map(|s| s.start));
+    finish(
+        source,
+        diagnostics,
+        checked.spec,
+        source_label,
+        templates,
+        policy,
+        target,
+        teams::strip_for_team,
+    )
+}
+
+/// A platform spec (`kind: Platform`): renders the Istio registration and Helm values.
+fn compile_platform(
+    source: SourceFile,
+    source_label: &str,
+    templates: &Templates,
+    policy: &Policy,
+    target: &Target,
+) -> Compilation {
+    let (rewritten, _grants, grant_diags) = match teams::prepare_platform(&source) {
+        Ok(p) => p,
+        Err(d) => {
+            return finish(
+                source,
+                d,
+                None,
+                source_label,
+                templates,
+                policy,
+                target,
+                |_, _| {},
+            );
+        }
+    };
+    let checked = check::check(&rewritten.source);
+    let mut diagnostics = teams::own_findings(checked.diagnostics, rewritten.own_len);
+    diagnostics.extend(grant_diags);
+    diagnostics.sort_by_key(|d| d.span.map(|s| s.start));
+    finish(
+        source,
+        diagnostics,
+        checked.spec,
+        source_label,
+        templates,
+        policy,
+        target,
+        |_, _| {},
+    )
+}
+
+/// Plan and render a checked spec; `adjust` trims the plan (a team renders no authorizers).
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    source: SourceFile,
+    diagnostics: Vec<Diagnostic>,
+    spec: Option<spec::Spec>,
+    source_label: &str,
+    templates: &Templates,
+    policy: &Policy,
+    target: &Target,
+    adjust: impl FnOnce(&mut plan::Plan, &spec::Spec),
+) -> Compilation {
+    let mut diagnostics = policy.apply(diagnostics);
     let failed = diagnostics.iter().any(Diagnostic::is_error);
-    let (plan, rendered) = match checked.spec {
+    let (plan, rendered) = match spec {
         Some(spec) if !failed => {
-            let plan = plan::plan_for(&spec, source_label, target);
+            let mut plan = plan::plan_for(&spec, source_label, target);
+            adjust(&mut plan, &spec);
             match render::render_all(&plan, templates) {
                 Ok(rendered) => (Some(plan), Some(rendered)),
                 Err(errors) => {

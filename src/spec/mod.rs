@@ -462,7 +462,7 @@ pub fn json_schema() -> serde_json::Value {
 }
 
 /// Remove the `null` alternative schemars adds for `Option` fields.
-fn strip_null(v: &mut serde_json::Value) {
+pub(crate) fn strip_null(v: &mut serde_json::Value) {
     use serde_json::Value;
     if let Value::Object(obj) = v {
         if let Some(Value::Array(types)) = obj.get_mut("type") {

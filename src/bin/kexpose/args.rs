@@ -145,6 +145,38 @@ pub enum Command {
     /// HTTPS_PROXY/HTTP_PROXY/ALL_PROXY and NO_PROXY are honoured. Exit codes: 0 all good,
     /// 1 findings, 2 usage or network error (no answer). See docs/doctor.md.
     Doctor(crate::doctor::DoctorArgs),
+    /// Write a kexpose spec from existing manifests: APIRules (gateway.kyma-project.io/v2,
+    /// v2alpha1 and v1beta1) and the Istio CR (its authorizer list), from multi-document YAML
+    /// files or `kubectl get … -o yaml` List output, e.g.
+    /// `kubectl get apirules -A -o yaml > apirules.yaml; kubectl get istio default -n kyma-system -o yaml > istio.yaml; kexpose import apirules.yaml istio.yaml -o kexpose.yaml`.
+    ///
+    /// v1beta1 APIRules are migrated by Kyma's rules (noop/allow/no_auth → noAuth, jwt → jwt,
+    /// Oathkeeper OAuth2 handlers → extAuth through oauth2-proxy, header/cookie mutators →
+    /// request headers/cookies, old gateway names → namespace/name); everything that does not
+    /// migrate exactly is a warning at its place in the input, saying what to decide. Objects
+    /// of other kinds are skipped. Never overwrites a file; nothing is written on errors.
+    Import {
+        /// The manifest files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write the spec (a new file), or `-` for stdout.
+        #[arg(short, long, value_name = "PATH", default_value = "-")]
+        out: PathBuf,
+        #[command(flatten)]
+        diag: DiagArgs,
+    },
+    /// Validate team specs together with their platform spec (in the platform repository's
+    /// CI): each team inside its grant, each referencing exactly this platform spec, and no
+    /// host or APIRule used by two teams. Exit 0 when all are valid, 1 when not.
+    Teams {
+        /// The platform spec (`kind: Platform`).
+        platform: PathBuf,
+        /// The team specs (`kind: Team`), e.g. checked out from the team repositories.
+        #[arg(required = true)]
+        teams: Vec<PathBuf>,
+        #[command(flatten)]
+        diag: DiagArgs,
+    },
     /// Print the spec's JSON Schema (for editors: yaml-language-server and others).
     Schema,
     /// Write a commented starter spec. Refuses to overwrite an existing file.

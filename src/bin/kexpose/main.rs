@@ -4,6 +4,7 @@
 
 mod args;
 mod doctor;
+mod import;
 mod report;
 
 use args::{Cli, ColorChoice, Command, policy, target};
@@ -183,6 +184,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             print!("{}", kexpose::spec::json_schema_text());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import { files, out, diag } => import::run(&files, &out, &diag),
+        Command::Teams {
+            platform,
+            teams,
+            diag,
+        } => import::teams(&platform, &teams, &diag),
         Command::Init { path } => {
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
