@@ -9,6 +9,7 @@
 pub mod check;
 pub mod diag;
 pub mod diff;
+pub mod mesh;
 pub mod par;
 pub mod plan;
 pub mod render;
