@@ -105,6 +105,7 @@ codes! {
     ApirulePathConflict = "apirule-path-conflict", Error, "an earlier rule with the same method already matches every request of this rule";
     ApiruleEmptyValue = "apirule-empty-value", Error, "an empty scope or audience, or an empty list of them";
     ApiruleCorsWithoutOptions = "apirule-cors-without-options", Warning, "CORS is configured but a rule does not allow OPTIONS (preflight requests fail)";
+    ApiruleMethodShadowed = "apirule-method-shadowed", Warning, "an earlier rule's path is excluded from this rule's policies for all its methods, so requests with a method the earlier rule lacks get 403";
     // ---- oauth2-proxy ----
     Oauth2ProxyIssuerInvalid = "oauth2-proxy-issuer-invalid", Error, "an issuer oauth2-proxy would reject: not https, or with a trailing slash, path, query or fragment";
     Oauth2ProxyUnknownFlag = "oauth2-proxy-unknown-flag", Error, "an `extraArgs` key that is not an oauth2-proxy 7.15.3 flag (the process exits)";

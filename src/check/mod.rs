@@ -16,6 +16,7 @@ pub mod paths;
 mod refs;
 pub mod schema;
 mod security;
+mod shadow;
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
@@ -109,6 +110,7 @@ pub fn check(src: &SourceFile) -> Checked {
     apirule::check(&mut ctx);
     oauth2_proxy::check(&mut ctx);
     security::check(&mut ctx);
+    shadow::check(&mut ctx);
     let mut diagnostics = ctx.diags;
     sort(&mut diagnostics);
     Checked {

@@ -20,8 +20,10 @@
 //! - Extension providers: kyma-project/istio a6a4fb3b `api/v1alpha2/istio_merge.go`
 //!   (`BuildExternalAuthorizerConfiguration` line 177).
 
+pub mod compare;
 pub mod eval;
 pub mod path;
+pub mod regions;
 
 use indexmap::IndexMap;
 use path::UriMatch;
