@@ -119,7 +119,7 @@ fn became_public_is_reported_first_in_every_format() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["path"] == "spec.rules[3].noAuth" && f["new"] == true)
+            .any(|f| f["path"] == "spec.rules[4].noAuth" && f["new"] == true)
     );
 
     let zero = kexpose(
