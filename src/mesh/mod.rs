@@ -22,8 +22,10 @@
 
 pub mod compare;
 pub mod eval;
+pub mod parse;
 pub mod path;
 pub mod regions;
+pub mod render;
 
 use indexmap::IndexMap;
 use path::UriMatch;
