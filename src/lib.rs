@@ -100,7 +100,16 @@ pub fn compile_for(
     target: &Target,
 ) -> Compilation {
     render::schemas::prepare_in_background();
-    let checked = check::check(&source);
+    let mut checked = check::check(&source);
+    if target.istio
+        && let Some(spec) = &checked.spec
+    {
+        let extra = check::mesh::istio_target(spec, &source, &checked.pointers);
+        checked.diagnostics.extend(extra);
+        checked
+            .diagnostics
+            .sort_by_key(|d| (d.span.map_or(0, |s| s.start), d.code));
+    }
     let mut diagnostics = policy.apply(checked.diagnostics);
     let failed = diagnostics.iter().any(Diagnostic::is_error);
     let (plan, rendered) = match checked.spec {

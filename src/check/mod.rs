@@ -10,6 +10,7 @@
 //! | `security` | settings that work but leave something open |
 
 mod apirule;
+pub mod mesh;
 mod oauth2_proxy;
 pub mod oauth2_proxy_flags;
 pub mod paths;
@@ -111,6 +112,7 @@ pub fn check(src: &SourceFile) -> Checked {
     oauth2_proxy::check(&mut ctx);
     security::check(&mut ctx);
     shadow::check(&mut ctx);
+    mesh::check(&mut ctx);
     let mut diagnostics = ctx.diags;
     sort(&mut diagnostics);
     Checked {

@@ -941,3 +941,50 @@ impl RequestAuthentication {
 
 #[cfg(test)]
 mod tests;
+
+/// The mesh facts a spec gives: selectors by Service, the workloads that admit in-cluster
+/// callers, and (for the Istio target) the ingress gateway principal. `istio` picks the
+/// target: the Kyma controller always uses [`DEFAULT_INGRESS_PRINCIPAL`] and unescaped
+/// route regexes.
+pub fn settings_from_spec(spec: &crate::spec::Spec, istio: bool) -> Settings {
+    let mut s = Settings {
+        escape_literals: istio,
+        ..Settings::default()
+    };
+    if istio
+        && let Some(p) = spec
+            .cluster
+            .as_ref()
+            .and_then(|c| c.ingress_gateway_principal.clone())
+    {
+        s.ingress_principal = p;
+    }
+    for w in &spec.workloads {
+        let ws_ns = w
+            .service
+            .as_ref()
+            .and_then(|ws| ws.namespace.clone())
+            .unwrap_or_else(|| w.namespace.clone());
+        if let Some(sel) = &w.selector {
+            let name = w
+                .service
+                .as_ref()
+                .and_then(|ws| ws.name.clone())
+                .unwrap_or_else(|| w.name.clone());
+            s.selectors.insert((ws_ns.clone(), name), sel.clone());
+        }
+        for r in &w.rules {
+            if let Some(rs) = &r.service
+                && let Some(sel) = &rs.selector
+            {
+                let ns = rs.namespace.clone().unwrap_or_else(|| ws_ns.clone());
+                s.selectors.insert((ns, rs.name.clone()), sel.clone());
+            }
+        }
+        if w.allow_in_cluster_callers == Some(true) {
+            s.allow_in_cluster
+                .push(format!("{}/{}", w.namespace, w.name));
+        }
+    }
+    s
+}

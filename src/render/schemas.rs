@@ -22,6 +22,14 @@ pub enum Kind {
     FluxHelmRepository,
     /// Flux HelmRelease helm.toolkit.fluxcd.io/v2 of the oauth2-proxy chart.
     FluxHelmRelease,
+    /// VirtualService networking.istio.io/v1 (`--target istio`).
+    VirtualService,
+    /// AuthorizationPolicy security.istio.io/v1.
+    AuthorizationPolicy,
+    /// RequestAuthentication security.istio.io/v1 (`--target istio`).
+    RequestAuthentication,
+    /// Mesh config extension providers: istiod values or IstioOperator (`--target istio`).
+    MeshConfig,
 }
 
 impl Kind {
@@ -36,7 +44,7 @@ impl Kind {
     }
 }
 
-const SOURCES: [(Kind, &str); 8] = [
+const SOURCES: [(Kind, &str); 12] = [
     (
         Kind::ApiRule,
         include_str!("../../schemas/apirule-v2.schema.json"),
@@ -68,6 +76,22 @@ const SOURCES: [(Kind, &str); 8] = [
     (
         Kind::FluxHelmRelease,
         include_str!("../../schemas/flux-helmrelease.schema.json"),
+    ),
+    (
+        Kind::VirtualService,
+        include_str!("../../schemas/istio-virtualservice.schema.json"),
+    ),
+    (
+        Kind::AuthorizationPolicy,
+        include_str!("../../schemas/istio-authorizationpolicy.schema.json"),
+    ),
+    (
+        Kind::RequestAuthentication,
+        include_str!("../../schemas/istio-requestauthentication.schema.json"),
+    ),
+    (
+        Kind::MeshConfig,
+        include_str!("../../schemas/istio-meshconfig-providers.schema.json"),
     ),
 ];
 
