@@ -153,7 +153,7 @@ pub fn compare(before: &Mesh, after: &Mesh) -> Vec<Change> {
         .chain(&after.translations)
         .map(|t| t.host.to_ascii_lowercase())
         .collect();
-    for host in &hosts {
+    for host in hosts.iter().filter(|h| !h.is_empty()) {
         let on_host = |m: &Mesh| -> Vec<(String, Vec<String>)> {
             m.translations
                 .iter()

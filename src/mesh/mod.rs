@@ -22,6 +22,7 @@
 
 pub mod compare;
 pub mod eval;
+pub mod explain;
 pub mod parse;
 pub mod path;
 pub mod regions;
@@ -395,21 +396,14 @@ pub fn translate(objects: &[(String, Value)], settings: &Settings) -> Mesh {
 /// `EnvoyExternalAuthorizationHttpProvider` fields; `timeout` in whole seconds.
 pub fn extension_provider(a: &Value) -> ExtensionProvider {
     let mut http = serde_json::Map::new();
-    if let Some(v) = a.get("service") {
-        http.insert("service".into(), v.clone());
-    }
-    if let Some(v) = a.get("port") {
-        http.insert("port".into(), v.clone());
-    }
-    if let Some(v) = a.get("timeout") {
-        http.insert("timeout".into(), v.clone());
-    }
-    if let Some(v) = a.get("pathPrefix") {
-        http.insert("pathPrefix".into(), v.clone());
+    for k in ["service", "port", "timeout", "pathPrefix"] {
+        if let Some(v) = a.get(k).filter(|v| !v.is_null()) {
+            http.insert(k.into(), v.clone());
+        }
     }
     let h = a.get("headers");
     let mut put = |field: &str, ptr: &str| {
-        if let Some(v) = h.and_then(|h| h.pointer(ptr)) {
+        if let Some(v) = h.and_then(|h| h.pointer(ptr)).filter(|v| !v.is_null()) {
             http.insert(field.into(), v.clone());
         }
     };

@@ -314,6 +314,50 @@ pub fn from_objects(objects: &[(String, Value)], ingress_principal: &str) -> Mes
     mesh
 }
 
+/// The mesh of a rendered output of either target: APIRules translated as the controller
+/// does (its principal, its unescaped regexes), Istio objects read as they are. The ingress
+/// principal is the one the policies name (the default when none does).
+pub fn from_rendered(objects: &[(String, Value)]) -> Mesh {
+    let principal = objects
+        .iter()
+        .filter(|(k, _)| k == "AuthorizationPolicy")
+        .flat_map(|(_, o)| {
+            o.pointer("/spec/rules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .flat_map(|r| {
+                    r.get("from")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                })
+                .flat_map(|f| {
+                    strs(f.pointer("/source/principals"))
+                        .into_iter()
+                        .chain(strs(f.pointer("/source/notPrincipals")))
+                })
+                .collect::<Vec<_>>()
+        })
+        .next()
+        .unwrap_or_else(|| super::DEFAULT_INGRESS_PRINCIPAL.to_string());
+    let mut mesh = super::translate(objects, &super::Settings::default());
+    let istio: Vec<(String, Value)> = objects
+        .iter()
+        .filter(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "VirtualService" | "AuthorizationPolicy" | "RequestAuthentication"
+            )
+        })
+        .cloned()
+        .collect();
+    let parsed = from_objects(&istio, &principal);
+    mesh.translations.extend(parsed.translations);
+    mesh.ingress_principal = principal;
+    mesh
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::path::route_uri;
