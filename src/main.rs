@@ -329,14 +329,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let Some(outputs) = c.outputs.as_ref().filter(|_| !c.has_errors()) else {
                 return Ok(ExitCode::from(1));
             };
-            let model = kexpose::diff::access::Model::from_objects(
-                &kexpose::diff::objects_from_outputs(outputs)?,
-            );
+            let objects = kexpose::diff::objects_from_outputs(outputs)?;
             match (method, url) {
                 (Some(m), Some(u)) => {
-                    print!("{}", kexpose::diff::explain::request(&model, &m, &u)?)
+                    print!("{}", kexpose::diff::explain::request(&objects, &m, &u)?)
                 }
-                _ => print!("{}", kexpose::diff::explain::table(&model)),
+                _ => print!("{}", kexpose::diff::explain::table(&objects)),
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -9,7 +9,7 @@ use super::eval::Verdict;
 use super::path::Template;
 use super::regions;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 /// How a region's access changed, loudest first.
@@ -115,6 +115,10 @@ pub struct Change {
     pub before: Verdict,
     /// Verdict after.
     pub after: Verdict,
+    /// Verdict before, in words.
+    pub before_summary: String,
+    /// Verdict after, in words.
+    pub after_summary: String,
 }
 
 fn kind_of(before: &Verdict, after: &Verdict) -> (ChangeKind, bool) {
@@ -153,7 +157,82 @@ pub fn compare(before: &Mesh, after: &Mesh) -> Vec<Change> {
         .chain(&after.translations)
         .map(|t| t.host.to_ascii_lowercase())
         .collect();
+    // Per host (and per workload), only the translations that can matter: the host's, and
+    // those with policies or RequestAuthentications on the same pods, found through an index
+    // by namespace, so the comparison stays near-linear in the number of workloads.
+    struct Index<'m> {
+        mesh: &'m Mesh,
+        by_host: HashMap<String, Vec<usize>>,
+        by_ns: HashMap<&'m str, Vec<usize>>,
+    }
+    fn index(m: &Mesh) -> Index<'_> {
+        let mut by_host: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_ns: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, t) in m.translations.iter().enumerate() {
+            by_host
+                .entry(t.host.to_ascii_lowercase())
+                .or_default()
+                .push(i);
+            let nss: BTreeSet<&str> = t
+                .policies
+                .iter()
+                .map(|p| p.workload.namespace.as_str())
+                .chain(
+                    t.request_authentications
+                        .iter()
+                        .map(|r| r.workload.namespace.as_str()),
+                )
+                .collect();
+            for ns in nss {
+                by_ns.entry(ns).or_default().push(i);
+            }
+        }
+        Index {
+            mesh: m,
+            by_host,
+            by_ns,
+        }
+    }
+    fn focus(ix: &Index<'_>, host: Option<&str>, pods: &[super::WorkloadRef]) -> Mesh {
+        let mut picked: BTreeSet<usize> = BTreeSet::new();
+        if let Some(h) = host {
+            picked.extend(ix.by_host.get(h).into_iter().flatten());
+        }
+        let mut pods: Vec<super::WorkloadRef> = pods.to_vec();
+        for &i in &picked {
+            pods.extend(
+                ix.mesh.translations[i]
+                    .virtual_service
+                    .http
+                    .iter()
+                    .map(|r| r.workload.clone()),
+            );
+        }
+        for p in &pods {
+            for &i in ix.by_ns.get(p.namespace.as_str()).into_iter().flatten() {
+                let t = &ix.mesh.translations[i];
+                if t.policies
+                    .iter()
+                    .map(|q| &q.workload)
+                    .chain(t.request_authentications.iter().map(|r| &r.workload))
+                    .any(|w| p.same_pods(w))
+                {
+                    picked.insert(i);
+                }
+            }
+        }
+        Mesh {
+            translations: picked
+                .into_iter()
+                .map(|i| ix.mesh.translations[i].clone())
+                .collect(),
+            providers: Vec::new(),
+            ingress_principal: ix.mesh.ingress_principal.clone(),
+        }
+    }
+    let (ib, ia) = (index(before), index(after));
     for host in hosts.iter().filter(|h| !h.is_empty()) {
+        let (before, after) = (&focus(&ib, Some(host), &[]), &focus(&ia, Some(host), &[]));
         let on_host = |m: &Mesh| -> Vec<(String, Vec<String>)> {
             m.translations
                 .iter()
@@ -199,6 +278,8 @@ pub fn compare(before: &Mesh, after: &Mesh) -> Vec<Change> {
                         method: method.clone(),
                         url: format!("https://{example_host}{}", cell.witness),
                     },
+                    before_summary: b.summary(),
+                    after_summary: a.summary(),
                     before: b,
                     after: a,
                 });
@@ -208,21 +289,25 @@ pub fn compare(before: &Mesh, after: &Mesh) -> Vec<Change> {
     // In-cluster callers, per workload: no route; only policies without host scoping can
     // admit them, and kexpose writes those without paths, so one request stands for all.
     let mut workloads = Vec::new();
+    let mut seen_pods = std::collections::HashSet::new();
     for m in [before, after] {
         for t in &m.translations {
             for r in &t.virtual_service.http {
-                if !workloads
-                    .iter()
-                    .any(|w: &super::WorkloadRef| w.same_pods(&r.workload))
-                {
+                // Routes name their workload by Service (selectors live on policies).
+                if seen_pods.insert((&r.workload.namespace, &r.workload.service)) {
                     workloads.push(r.workload.clone());
                 }
             }
         }
     }
     for w in &workloads {
-        let b = before.evaluate_in_cluster(w, "GET", "/").verdict;
-        let a = after.evaluate_in_cluster(w, "GET", "/").verdict;
+        let pods = std::slice::from_ref(w);
+        let b = focus(&ib, None, pods)
+            .evaluate_in_cluster(w, "GET", "/")
+            .verdict;
+        let a = focus(&ia, None, pods)
+            .evaluate_in_cluster(w, "GET", "/")
+            .verdict;
         if a == b {
             continue;
         }
@@ -243,6 +328,8 @@ pub fn compare(before: &Mesh, after: &Mesh) -> Vec<Change> {
                 method: "GET".into(),
                 url: format!("http://{host}/"),
             },
+            before_summary: b.summary(),
+            after_summary: a.summary(),
             before: b,
             after: a,
         });

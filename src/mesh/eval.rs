@@ -17,7 +17,7 @@
 //! Hosts match case-insensitively and `*.` as a suffix (Istio `hosts`); a Host with a port
 //! matches no policy host (api-gateway issue #2562), and kexpose's requests carry none.
 
-use super::path::{RouteMatcher, Template};
+use super::path::Template;
 use super::{Action, AuthorizationPolicy, Mesh, Source, Translation, WorkloadRef};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -288,9 +288,13 @@ impl Mesh {
             return e;
         };
         e.translation = Some(t);
-        let Some((i, route)) = t.virtual_service.http.iter().enumerate().find(|(_, r)| {
-            r.methods.iter().any(|m| m == method) && RouteMatcher::new(&r.uri).matches(path)
-        }) else {
+        let Some((i, route)) = t
+            .virtual_service
+            .http
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.methods.iter().any(|m| m == method) && r.uri_matches(path))
+        else {
             return e;
         };
         e.route = Some(i);

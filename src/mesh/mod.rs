@@ -131,6 +131,28 @@ pub struct Route {
     pub cors: Option<Value>,
     /// `headers.request.set`, in order.
     pub request_set: IndexMap<String, String>,
+    /// The compiled matcher, built on first use.
+    pub matcher: RouteCache,
+}
+
+/// A lazily compiled [`path::RouteMatcher`] (ignored by equality).
+#[derive(Debug, Clone, Default)]
+pub struct RouteCache(std::sync::OnceLock<path::RouteMatcher>);
+
+impl PartialEq for RouteCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Route {
+    /// Does the route's URI match match the path?
+    pub fn uri_matches(&self, path: &str) -> bool {
+        self.matcher
+            .0
+            .get_or_init(|| path::RouteMatcher::new(&self.uri))
+            .matches(path)
+    }
 }
 
 /// A VirtualService.
@@ -514,6 +536,7 @@ pub fn translate_apirule(apirule: &Value, settings: &Settings) -> Translation {
                 .unwrap_or(DEFAULT_TIMEOUT_SECONDS),
             cors: cors.clone(),
             request_set,
+            matcher: RouteCache::default(),
         });
 
         let op = Operation {

@@ -270,6 +270,7 @@ pub fn from_objects(objects: &[(String, Value)], ingress_principal: &str) -> Mes
                                     .collect()
                             })
                             .unwrap_or_default(),
+                        matcher: Default::default(),
                     });
                 }
             }

@@ -173,6 +173,23 @@ impl UriMatch {
     }
 }
 
+/// Compile a route regex once per process: many routes share one (every workload's
+/// `^/health$`), and the diff evaluates each side's routes per host.
+fn compiled(re: &str) -> Option<regex::Regex> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(re).cloned()) {
+        return hit;
+    }
+    let built = regex::Regex::new(re).ok();
+    if let Ok(mut c) = cache.lock() {
+        c.insert(re.to_string(), built.clone());
+    }
+    built
+}
+
 /// A compiled route matcher (Envoy: `safe_regex` full match on the path without query).
 #[derive(Debug, Clone)]
 pub enum RouteMatcher {
@@ -188,7 +205,7 @@ impl RouteMatcher {
     pub fn new(m: &UriMatch) -> RouteMatcher {
         match m {
             UriMatch::Prefix(p) => RouteMatcher::Prefix(p.clone()),
-            UriMatch::Regex(r) => RouteMatcher::Regex(regex::Regex::new(r).ok()),
+            UriMatch::Regex(r) => RouteMatcher::Regex(compiled(r)),
         }
     }
 
