@@ -40,11 +40,11 @@ for tool in hyperfine python3 /usr/bin/time; do
 done
 
 if [[ -z "${KEXPOSE:-}" ]]; then
-  cargo build --release --quiet --bin kexpose --bin kexpose-gen
+  cargo build --release --quiet --bin kexpose --example kexpose-gen
   KEXPOSE=$ROOT/target/release/kexpose
 fi
-GEN=${KEXPOSE_GEN:-$ROOT/target/release/kexpose-gen}
-[[ -x $GEN ]] || cargo build --release --quiet --bin kexpose-gen
+GEN=${KEXPOSE_GEN:-$ROOT/target/release/examples/kexpose-gen}
+[[ -x $GEN ]] || cargo build --release --quiet --example kexpose-gen
 
 rm -rf "$OUTDIR"
 mkdir -p "$OUTDIR"

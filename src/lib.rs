@@ -2,15 +2,19 @@
 //!
 //! The pipeline, one module per stage: [`yaml`] (load with spans) → [`check`] (schema and
 //! rules, [`diag`]nostics) → [`plan`] (resolve) → [`render`] (templates, output schemas,
-//! canonical YAML) → [`write`] (all-or-nothing). The library never prints; the `kexpose`
-//! binary does.
-#![warn(clippy::print_stdout, clippy::print_stderr)]
+//! canonical YAML) → [`write`](mod@write) (all-or-nothing). Data flows one way: what both `check` and
+//! `plan` need lives below them, in [`spec::names`] (name and format predicates),
+//! [`spec::resolve`] (resolved domain facts) and [`paths`] (the APIRule path-pattern model).
+//! [`mesh`] (the Istio objects the api-gateway controller builds from APIRules, and their
+//! evaluation as Envoy does it) also sits below `check`, `plan`, `render` and `diff`.
+//! The library never prints (the print lints in `Cargo.toml`); the `kexpose` binary does.
 
 pub mod check;
 pub mod diag;
 pub mod diff;
 pub mod mesh;
-pub mod par;
+mod par;
+pub mod paths;
 pub mod plan;
 pub mod render;
 pub mod source;

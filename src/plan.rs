@@ -3,136 +3,17 @@
 //! The plan is also the model that reviews and `explain` read: per host, which rules, with
 //! which access.
 
+pub use crate::spec::names::{is_label_value, is_rfc1123_label};
+pub use crate::spec::resolve::{
+    TUTORIAL_ARGS, authorizer_namespace, chart_fullname, credentials_secret, fqdn, jwks_uri,
+    oauth2_proxy_args,
+};
 use crate::spec::{
-    self, Authorization, Authorizer, AuthorizerHeaders, AuthorizerType, IdentityProvider, Rule,
-    Spec, TokenRequirements, Workload,
+    self, Authorization, Authorizer, AuthorizerHeaders, AuthorizerType, Rule, Spec,
+    TokenRequirements, Workload,
 };
 use indexmap::IndexMap;
 use serde::Serialize;
-
-/// The oauth2-proxy flags of the Kyma client-credentials tutorial, in its order, with `DOMAIN`
-/// and `ISSUER` to be filled in. kexpose's only change is `cookie-secure: "true"`.
-pub const TUTORIAL_ARGS: &[(&str, &str)] = &[
-    ("provider", "oidc"),
-    ("auth-logging", "true"),
-    ("cookie-domain", "DOMAIN"),
-    ("cookie-samesite", "lax"),
-    ("cookie-secure", "false"),
-    ("force-json-errors", "true"),
-    ("login-url", "static://401"),
-    ("oidc-issuer-url", "ISSUER"),
-    ("pass-access-token", "true"),
-    ("pass-authorization-header", "true"),
-    ("pass-host-header", "true"),
-    ("pass-user-headers", "true"),
-    ("request-logging", "true"),
-    ("reverse-proxy", "true"),
-    ("scope", "openid email"),
-    ("set-authorization-header", "true"),
-    ("set-xauthrequest", "true"),
-    ("skip-jwt-bearer-tokens", "true"),
-    ("skip-oidc-discovery", "false"),
-    ("skip-provider-button", "true"),
-    ("standard-logging", "true"),
-    ("upstream", "static://200"),
-    ("whitelist-domain", "*.DOMAIN:*"),
-];
-
-/// The flags kexpose gives an oauth2-proxy authorizer: the tutorial's, hardened
-/// (`cookie-secure: "true"`), then `oidc-extra-audience` from `audiences`, then the spec's
-/// `extraArgs` on top (an `extraArgs` key replaces a default in place; new keys follow).
-pub fn oauth2_proxy_args(
-    authorizer: &Authorizer,
-    issuer: &str,
-    domain: Option<&str>,
-) -> IndexMap<String, String> {
-    let domain = domain.unwrap_or("");
-    let mut args: IndexMap<String, String> = TUTORIAL_ARGS
-        .iter()
-        .map(|(k, v)| {
-            let v = match *k {
-                "cookie-secure" => "true".to_string(),
-                _ => v.replace("DOMAIN", domain).replace("ISSUER", issuer),
-            };
-            (k.to_string(), v)
-        })
-        .collect();
-    if let Some(aud) = authorizer.audiences.as_ref().filter(|a| !a.is_empty()) {
-        args.insert("oidc-extra-audience".into(), aud.join(","));
-    }
-    if let Some(extra) = &authorizer.extra_args {
-        for (k, v) in extra {
-            args.insert(k.clone(), v.to_flag_value());
-        }
-    }
-    args
-}
-
-/// `<issuer>/oauth2/certs` for SAP Cloud Identity Services hosts, else the given `jwksUri`.
-pub fn jwks_uri(idp: &IdentityProvider) -> Option<String> {
-    if let Some(uri) = &idp.jwks_uri {
-        return Some(uri.clone());
-    }
-    is_ias_issuer(&idp.issuer).then(|| format!("{}/oauth2/certs", idp.issuer.trim_end_matches('/')))
-}
-
-/// Is the issuer a SAP Cloud Identity Services tenant (`*.accounts.ondemand.com`,
-/// `*.accounts.cloud.sap`)?
-pub fn is_ias_issuer(issuer: &str) -> bool {
-    let Some(rest) = issuer.strip_prefix("https://") else {
-        return false;
-    };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = host.split(':').next().unwrap_or("");
-    ["accounts.ondemand.com", "accounts.cloud.sap"]
-        .iter()
-        .any(|suffix| {
-            host.strip_suffix(suffix)
-                .and_then(|h| h.strip_suffix('.'))
-                .is_some_and(|tenant| !tenant.is_empty())
-        })
-}
-
-/// A host as the APIRule gets it: a short host completed with the cluster domain.
-pub fn fqdn(host: &str, domain: Option<&str>) -> String {
-    if is_short_host(host) {
-        match domain {
-            Some(d) => format!("{host}.{d}"),
-            None => host.to_string(),
-        }
-    } else {
-        host.to_string()
-    }
-}
-
-/// A single label without dots (the APIRule "short host").
-pub fn is_short_host(host: &str) -> bool {
-    !host.contains('.')
-}
-
-/// The chart's `oauth2-proxy.fullname`: the release name when it contains `oauth2-proxy`,
-/// else `<release>-oauth2-proxy`, cut to 63 characters without a trailing `-`.
-pub fn chart_fullname(release: &str) -> String {
-    let full = if release.contains("oauth2-proxy") {
-        release.to_string()
-    } else {
-        format!("{release}-oauth2-proxy")
-    };
-    let cut: String = full.chars().take(63).collect();
-    cut.trim_end_matches('-').to_string()
-}
-
-/// The namespace of an oauth2-proxy authorizer's release.
-pub fn authorizer_namespace(a: &Authorizer) -> &str {
-    a.namespace.as_deref().unwrap_or(&a.name)
-}
-
-/// The Secret an oauth2-proxy authorizer reads its credentials from.
-pub fn credentials_secret(a: &Authorizer) -> String {
-    a.credentials_secret
-        .clone()
-        .unwrap_or_else(|| format!("{}-credentials", a.name))
-}
 
 /// The Helm repository of the oauth2-proxy chart.
 pub const OAUTH2_PROXY_CHART_REPO: &str = "https://oauth2-proxy.github.io/manifests";
@@ -191,22 +72,51 @@ impl Default for Target {
     }
 }
 
-/// Is this a valid Kubernetes label value (at most 63 characters, alphanumerics with `-`,
-/// `_` and `.` inside)? The empty value is refused here: a label kexpose sets means something.
-pub fn is_label_value(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
-/// Is this a lowercase RFC 1123 label (a namespace name)?
-pub fn is_rfc1123_label(value: &str) -> bool {
-    crate::check::is_dns_label(value)
+impl Target {
+    /// The target a command line asks for: `stream` for `-o -`; `release_objects` as given
+    /// (default: Argo CD Applications for the stream, none for a directory);
+    /// `argocd_namespace` (only with Argo CD Applications); `instance` with where it came from
+    /// (`--instance`, `ARGOCD_APP_NAME`), named in the error. The error says what is wrong
+    /// with which option.
+    pub fn new(
+        stream: bool,
+        release_objects: Option<ReleaseObjects>,
+        argocd_namespace: Option<String>,
+        instance: Option<(String, &str)>,
+    ) -> Result<Target, String> {
+        let release_objects = match release_objects {
+            Some(r) => r,
+            None if stream => ReleaseObjects::Argocd,
+            None => ReleaseObjects::None,
+        };
+        let mut target = Target {
+            release_objects,
+            stream,
+            ..Target::default()
+        };
+        if let Some(ns) = argocd_namespace {
+            if release_objects != ReleaseObjects::Argocd {
+                return Err(
+                    "--argocd-namespace names the namespace of Argo CD Applications; it needs --helm-release argocd".into(),
+                );
+            }
+            if !is_rfc1123_label(&ns) {
+                return Err(format!(
+                    "--argocd-namespace {ns:?}: not a namespace name (lowercase letters, digits and `-`, at most 63 characters)"
+                ));
+            }
+            target.argocd_namespace = ns;
+        }
+        if let Some((name, from)) = &instance
+            && !is_label_value(name)
+        {
+            return Err(format!(
+                "{from} {name:?} cannot be the label app.kubernetes.io/instance: a label value has at most 63 characters, letters, digits, `-`, `_` and `.`, and starts and ends with a letter or digit; give one with --instance"
+            ));
+        }
+        target.instance = instance.map(|(name, _)| name);
+        Ok(target)
+    }
 }
 
 /// What the GitOps integrations add, resolved from the [`Target`].
@@ -416,7 +326,7 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
 /// Resolve a checked spec (one without errors) into a plan for a target.
 pub fn plan_for(spec: &Spec, source: &str, target: &Target) -> Plan {
     let cluster = spec.cluster.clone().unwrap_or_default();
-    let domain = cluster.domain.as_deref();
+    let domain = crate::spec::resolve::cluster_domain(spec);
     let default_gateway = cluster
         .gateway
         .clone()

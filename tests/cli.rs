@@ -364,3 +364,23 @@ fn readme_documents_every_diagnostic_code() {
         "README.md lacks diagnostic codes: {missing:?}"
     );
 }
+
+#[test]
+fn color_choice_applies_to_a_spec_that_cannot_be_read() {
+    // A spec rejected before parsing (not UTF-8) is reported with the same --color as any other.
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("kexpose.yaml");
+    fs::write(&bad, b"a: \xff\n").unwrap();
+    let bad = bad.to_string_lossy().into_owned();
+    let always = kexpose(&["validate", &bad, "--color", "always"], tmp.path());
+    assert_eq!(always.code, 1);
+    assert!(
+        always.stderr.contains("input-not-utf8"),
+        "{}",
+        always.stderr
+    );
+    assert!(always.stderr.contains('\u{1b}'), "{}", always.stderr);
+    let never = kexpose(&["validate", &bad, "--color", "never"], tmp.path());
+    assert_eq!(never.code, 1);
+    assert!(!never.stderr.contains('\u{1b}'), "{}", never.stderr);
+}

@@ -4,10 +4,31 @@
 
 mod common;
 use common::*;
+use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
+
+/// The generator is an example (never installed with kexpose): build it once, with the cargo
+/// that runs these tests, into this target directory.
+fn gen_bin() -> &'static PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--locked", "--example", "kexpose-gen"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build --example kexpose-gen failed");
+        // target/debug/deps/gen-<hash> → target/debug/examples/kexpose-gen
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+        dir.join(format!("kexpose-gen{}", std::env::consts::EXE_SUFFIX))
+    })
+}
 
 fn gen_spec(args: &[&str]) -> Vec<u8> {
-    let out = Command::new(env!("CARGO_BIN_EXE_kexpose-gen"))
+    let out = Command::new(gen_bin())
         .args(args)
         .output()
         .expect("kexpose-gen runs");
@@ -111,10 +132,7 @@ fn bad_arguments_are_usage_errors() {
         &["3", "--rules", "0"][..],
         &["1", "2"][..],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_kexpose-gen"))
-            .args(args)
-            .output()
-            .unwrap();
+        let out = Command::new(gen_bin()).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }

@@ -8,6 +8,7 @@
 //!
 //! Plus the stream, `--helm-release` in the directory layout, `render --check`, completions
 //! and the man page through the binary.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // it reports what it ran
 
 mod common;
 use common::*;

@@ -964,7 +964,7 @@ fn instantiate(segments: &[&str], choices: &[u8]) -> String {
 /// itself must be sound: a request that the covered pattern matches, the covering one matches.
 #[test]
 fn the_indexed_conflict_check_agrees_with_pairwise_covers() {
-    use kexpose::check::paths::{CoverIndex, PathPattern};
+    use kexpose::paths::{CoverIndex, PathPattern};
     let sequence = prop::collection::vec(
         prop_oneof![
             9 => pattern_segments().prop_map(|s| pattern_text(&s)),

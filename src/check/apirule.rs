@@ -1,9 +1,10 @@
 //! APIRule v2 rules: the CRD schema and CEL rules, and the api-gateway controller's checks.
 
-use super::paths::{CoverIndex, PathError, PathPattern, matches_crd_pattern};
-use super::{Ctx, HelpExt, is_dns_label};
+use super::{Ctx, HelpExt};
 use crate::diag::Code;
-use crate::plan;
+use crate::paths::{CoverIndex, PathError, PathPattern, matches_crd_pattern};
+use crate::spec::names::{is_dns_label, is_fqdn, is_http_token, is_short_host};
+use crate::spec::resolve::{cluster_domain, fqdn};
 use crate::spec::{Authorization, TokenRequirements};
 use std::collections::HashSet;
 
@@ -15,7 +16,7 @@ pub const METHODS: [&str; 9] = [
 pub(crate) fn check(ctx: &mut Ctx) {
     let spec = ctx.spec;
     let cluster = spec.cluster.as_ref();
-    if let Some(domain) = cluster.and_then(|c| c.domain.as_deref())
+    if let Some(domain) = cluster_domain(spec)
         && (!is_fqdn(domain) || domain.len() > 250)
     {
         ctx.report(Code::ApiruleHostInvalid, "/cluster/domain", format!("cluster domain `{domain}` is not a lowercase fully qualified domain name"))
@@ -78,7 +79,7 @@ pub(crate) fn check(ctx: &mut Ctx) {
             }
         }
     }
-    let domain = cluster.and_then(|c| c.domain.as_deref());
+    let domain = cluster_domain(spec);
     for (w, wl) in spec.workloads.iter().enumerate() {
         // Pointers are formatted only when a finding needs one.
         let base = || format!("/workloads/{w}");
@@ -228,36 +229,18 @@ pub(crate) fn check(ctx: &mut Ctx) {
     }
 }
 
-/// An HTTP token (RFC 9110): what header and cookie names may be.
-pub(crate) fn is_http_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-fn is_fqdn(s: &str) -> bool {
-    let labels: Vec<&str> = s.split('.').collect();
-    labels.len() >= 2
-        && labels.iter().all(|l| is_dns_label(l))
-        && labels.last().is_some_and(|l| {
-            l.len() >= 2
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-}
-
 /// A JSON pointer to report at, formatted only when a finding needs it.
 type Ptr<'a> = &'a dyn Fn() -> String;
 
 fn host(ctx: &mut Ctx, ptr: Ptr, host: &str, domain: Option<&str>) {
     let ok = if let Some(rest) = host.strip_prefix("*.") {
         is_fqdn(rest)
-    } else if plan::is_short_host(host) {
+    } else if is_short_host(host) {
         is_dns_label(host)
     } else {
         is_fqdn(host)
     };
-    let full = plan::fqdn(host, domain);
+    let full = fqdn(host, domain);
     if !ok {
         ctx.report(Code::ApiruleHostInvalid, &ptr(), format!("host `{host}` is not a lowercase RFC 1123 label, a fully qualified domain name, or a `*.` wildcard domain"))
             .with_help("write e.g. `httpbin`, `httpbin.example.com` or `*.example.com` (lowercase, no scheme, port or path)");

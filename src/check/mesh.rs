@@ -14,9 +14,10 @@ pub fn is_label_key(key: &str) -> bool {
         Some((p, n)) => (Some(p), n),
         None => (None, key),
     };
-    let prefix_ok = prefix
-        .is_none_or(|p| !p.is_empty() && p.len() <= 253 && p.split('.').all(super::is_dns_label));
-    prefix_ok && crate::plan::is_label_value(name)
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty() && p.len() <= 253 && p.split('.').all(crate::spec::names::is_dns_label)
+    });
+    prefix_ok && crate::spec::names::is_label_value(name)
 }
 
 fn selector(ctx: &mut Ctx, ptr: &str, sel: &indexmap::IndexMap<String, String>) {
@@ -31,7 +32,7 @@ fn selector(ctx: &mut Ctx, ptr: &str, sel: &indexmap::IndexMap<String, String>) 
             ctx.report_key(Code::SelectorInvalid, &kp, format!("`{}` is not a valid label key", k.escape_debug()))
                 .with_help("label keys are `[prefix/]name`: a DNS subdomain prefix, a name of up to 63 alphanumerics with - _ . inside");
         }
-        if !crate::plan::is_label_value(v) {
+        if !crate::spec::names::is_label_value(v) {
             ctx.report(
                 Code::SelectorInvalid,
                 &kp,
@@ -48,11 +49,11 @@ pub fn is_principal(p: &str) -> bool {
     parts.len() == 5
         && !parts[0].is_empty()
         && parts[1] == "ns"
-        && super::is_dns_label(parts[2])
+        && crate::spec::names::is_dns_label(parts[2])
         && parts[3] == "sa"
         && !parts[4].is_empty()
         && parts[4].len() <= 253
-        && parts[4].split('.').all(super::is_dns_label)
+        && parts[4].split('.').all(crate::spec::names::is_dns_label)
 }
 
 pub(crate) fn check(ctx: &mut Ctx) {
@@ -105,7 +106,7 @@ pub(crate) fn check(ctx: &mut Ctx) {
                      without a token or an authorizer: other pods skip extAuth and jwt (their Host is not `{}`), \
                      and without mTLS STRICT plaintext callers get in too (they have no principal, so `notPrincipals` admits them)",
                     w.name,
-                    crate::plan::fqdn(&w.host, ctx.spec.cluster.as_ref().and_then(|c| c.domain.as_deref()))
+                    crate::spec::resolve::fqdn(&w.host, ctx.spec.cluster.as_ref().and_then(|c| c.domain.as_deref()))
                 ),
             )
             .with_help("prefer an explicit ALLOW for the calling namespaces or service accounts (`source.namespaces`, `principals`), and enforce mTLS STRICT with a PeerAuthentication");

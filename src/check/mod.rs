@@ -6,14 +6,15 @@
 //! | [`schema`] | the spec format itself |
 //! | `refs` | names, references and cross-object rules (what the spec means) |
 //! | `apirule` | the APIRule CRD schema, its CEL rules and the api-gateway controller |
+//! | `authorizer` | what applies to every authorizer type (the Istio CR's timeout) |
 //! | `oauth2_proxy` | oauth2-proxy 7.15.3 start-up and per-request checks, chart 10.7.0 |
 //! | `security` | settings that work but leave something open |
 
 mod apirule;
+mod authorizer;
 pub mod mesh;
 mod oauth2_proxy;
-pub mod oauth2_proxy_flags;
-pub mod paths;
+pub use oauth2_proxy::flags as oauth2_proxy_flags;
 mod refs;
 pub mod schema;
 mod security;
@@ -109,6 +110,7 @@ pub fn check(src: &SourceFile) -> Checked {
     };
     refs::check(&mut ctx);
     apirule::check(&mut ctx);
+    authorizer::check(&mut ctx);
     oauth2_proxy::check(&mut ctx);
     security::check(&mut ctx);
     shadow::check(&mut ctx);
@@ -219,17 +221,6 @@ pub fn dotted(ptr: &str) -> String {
         }
     }
     out
-}
-
-/// Lowercase RFC 1123 label, at most 63 characters.
-pub fn is_dns_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
 }
 
 /// Levenshtein distance, for "did you mean" hints.

@@ -1,8 +1,11 @@
 //! Names, references and cross-object rules: what the spec means, before any cluster sees it.
 
-use super::{Ctx, HelpExt, is_dns_label};
+use super::{Ctx, HelpExt};
 use crate::diag::Code;
-use crate::plan;
+use crate::spec::names::{
+    is_dns_label, is_dns_subdomain, is_http_url, is_ias_issuer, is_semver, is_short_host,
+};
+use crate::spec::resolve::{cluster_domain, fqdn};
 use crate::spec::{AuthorizerType, TokenRequirements};
 use std::collections::HashMap;
 
@@ -236,27 +239,6 @@ fn authorizers(ctx: &mut Ctx) {
     }
 }
 
-/// `MAJOR.MINOR.PATCH` with optional `-prerelease` and `+build` (what Helm accepts for a chart).
-fn is_semver(v: &str) -> bool {
-    let (core, rest) = match v.find(['-', '+']) {
-        Some(i) => (&v[..i], &v[i + 1..]),
-        None => (v, ""),
-    };
-    let nums: Vec<&str> = core.split('.').collect();
-    nums.len() == 3
-        && nums
-            .iter()
-            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        && rest
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-+.".contains(&b))
-        && (v.len() == core.len() || !rest.is_empty())
-}
-
-fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_dns_label)
-}
-
 fn unknown_idp(ctx: &mut Ctx, ptr: &str, name: &str) {
     let known: Vec<String> = ctx
         .spec
@@ -319,28 +301,18 @@ fn identity_providers(ctx: &mut Ctx) {
     }
 }
 
-fn is_http_url(s: &str) -> bool {
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"));
-    rest.is_some_and(|r| {
-        let host = r.split(['/', '?', '#']).next().unwrap_or("");
-        !host.is_empty() && !host.contains(char::is_whitespace)
-    }) && !s.contains(char::is_whitespace)
-}
-
 fn workloads(ctx: &mut Ctx) {
     let spec = ctx.spec;
-    let domain = spec.cluster.as_ref().and_then(|c| c.domain.as_deref());
+    let domain = cluster_domain(spec);
     let mut hosts: HashMap<String, usize> = HashMap::new();
     for (w, wl) in spec.workloads.iter().enumerate() {
         // Pointers are formatted only when a finding needs one.
         let base = || format!("/workloads/{w}");
-        if plan::is_short_host(&wl.host) && domain.is_none() && !wl.host.is_empty() {
+        if is_short_host(&wl.host) && domain.is_none() && !wl.host.is_empty() {
             ctx.report(Code::HostShortWithoutDomain, &format!("{}/host", base()), format!("short host `{}` but no `cluster.domain` to complete it", wl.host))
                 .with_help("set `cluster.domain` (the cluster's EXPOSE_DOMAIN, e.g. c-1a2b3c.kyma.ondemand.com) or write the full host");
         }
-        let fqdn = plan::fqdn(&wl.host, domain);
+        let fqdn = fqdn(&wl.host, domain);
         if let Some(first) = hosts.get(&fqdn).copied() {
             let first_span = ctx.at(&format!("/workloads/{first}/host"));
             let d = ctx.report(Code::HostOccupied, &format!("{}/host", base()), format!("host `{fqdn}` is already exposed by workload `{}`: the controller rejects this APIRule as occupied", spec.workloads[first].name));
@@ -504,7 +476,7 @@ fn requirements(
         else {
             continue;
         };
-        if idp.jwks_uri.is_none() && !plan::is_ias_issuer(&idp.issuer) {
+        if idp.jwks_uri.is_none() && !is_ias_issuer(&idp.issuer) {
             let already = ctx.diags.iter().any(|d| {
                 d.code == Code::IdentityProviderJwksRequired
                     && d.span == ctx.at(&format!("/identityProviders/{i}/issuer"))

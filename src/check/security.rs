@@ -5,6 +5,7 @@
 use super::oauth2_proxy::{arg_ptr, effective_args};
 use super::{Ctx, HelpExt};
 use crate::diag::Code;
+use crate::spec::resolve::{cluster_domain, fqdn};
 use crate::spec::{AuthorizerType, DEFAULT_PATH_PREFIX};
 
 pub(crate) fn check(ctx: &mut Ctx) {
@@ -66,7 +67,7 @@ pub(crate) fn check(ctx: &mut Ctx) {
     for (w, workload) in ctx.spec.workloads.iter().enumerate() {
         for (r, rule) in workload.rules.iter().enumerate() {
             if rule.no_auth == Some(true) && matches!(rule.path.as_str(), "/*" | "/{**}") {
-                let host = crate::plan::fqdn(&workload.host, domain(ctx));
+                let host = fqdn(&workload.host, cluster_domain(ctx.spec));
                 ctx.report(
                     Code::NoauthCatchAll,
                     &format!("/workloads/{w}/rules/{r}/path"),
@@ -106,10 +107,6 @@ pub(crate) fn check(ctx: &mut Ctx) {
     }
 }
 
-fn domain<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
-    ctx.spec.cluster.as_ref().and_then(|c| c.domain.as_deref())
-}
-
 /// FQDNs of the workloads with a rule that asks this authorizer, in spec order, once each.
 fn protected_hosts(ctx: &Ctx, authorizer: &str) -> Vec<String> {
     let mut hosts: Vec<String> = Vec::new();
@@ -120,7 +117,7 @@ fn protected_hosts(ctx: &Ctx, authorizer: &str) -> Vec<String> {
                 .is_some_and(|e| e.authorizers.iter().any(|n| n == authorizer))
         });
         if uses {
-            let host = crate::plan::fqdn(&w.host, domain(ctx));
+            let host = fqdn(&w.host, cluster_domain(ctx.spec));
             if !hosts.contains(&host) {
                 hosts.push(host);
             }

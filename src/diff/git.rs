@@ -1,5 +1,9 @@
-//! Reading files as committed at a git revision, through git itself.
+//! Reading files as committed at a git revision, through git itself, and rendering the spec
+//! as committed there (`kexpose diff --base REV`).
 
+use crate::diag::{Diagnostic, Policy};
+use crate::render::{OUTPUTS, Templates};
+use crate::source::SourceFile;
 use std::path::Path;
 use std::process::Command;
 
@@ -63,4 +67,79 @@ pub fn show(dir: &Path, rev: &str, file: &str) -> Result<Option<Vec<u8>>, String
         ));
     }
     Ok(Some(out.stdout))
+}
+
+/// Why the spec at a revision gave no objects to compare with.
+#[derive(Debug)]
+pub enum BaseError {
+    /// git failed, or the revision or directory is not usable (the message says which).
+    Git(String),
+    /// The spec at the revision cannot be read or has errors: its findings (to print,
+    /// uncoloured) and the message.
+    Invalid {
+        source: Box<SourceFile>,
+        diagnostics: Vec<Diagnostic>,
+        message: String,
+    },
+}
+
+impl From<String> for BaseError {
+    fn from(message: String) -> Self {
+        BaseError::Git(message)
+    }
+}
+
+/// Render the spec as committed at `rev` (with template overrides from `templates` as
+/// committed there) into the objects a diff compares. A spec absent at `rev` gives no object.
+pub fn base_objects(
+    spec: &Path,
+    templates: Option<&Path>,
+    rev: &str,
+    policy: &Policy,
+) -> Result<Vec<super::Object>, BaseError> {
+    let dir = spec
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file = spec
+        .file_name()
+        .ok_or_else(|| format!("{} is not a file", spec.display()))?
+        .to_string_lossy()
+        .into_owned();
+    check_revision(dir, rev)?;
+    let Some(bytes) = show(dir, rev, &file)? else {
+        return Ok(Vec::new());
+    };
+    let mut overrides = Vec::new();
+    if let Some(tdir) = templates {
+        for name in OUTPUTS.iter().map(|o| o.template) {
+            let tparent = tdir.to_string_lossy().into_owned();
+            if let Some(text) = show(Path::new("."), rev, &format!("{tparent}/{name}"))? {
+                overrides.push((
+                    name.to_string(),
+                    String::from_utf8_lossy(&text).into_owned(),
+                ));
+            }
+        }
+    }
+    let label = format!("{rev}:{file}");
+    let source = match crate::yaml::source_from_bytes(&label, bytes) {
+        Ok(s) => s,
+        Err((source, d)) => {
+            return Err(BaseError::Invalid {
+                source: Box::new(source),
+                diagnostics: vec![*d],
+                message: format!("the spec at {rev} cannot be read"),
+            });
+        }
+    };
+    let c = crate::compile(source, &file, &Templates::from_texts(overrides), policy);
+    match c.outputs.as_ref().filter(|_| !c.has_errors()) {
+        Some(outputs) => Ok(super::objects_from_outputs(outputs)?),
+        None => Err(BaseError::Invalid {
+            source: Box::new(c.source),
+            diagnostics: c.diagnostics,
+            message: format!("the spec at {rev} has errors; cannot compare with it"),
+        }),
+    }
 }

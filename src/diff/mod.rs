@@ -10,6 +10,9 @@ pub mod access;
 pub mod explain;
 pub mod git;
 pub mod report;
+mod stale;
+
+pub use stale::stale_report;
 
 use crate::render::Outputs;
 use serde::Serialize;

@@ -3,8 +3,9 @@
 //! so a spec string can never inject structure), then parsed back, validated against the
 //! output schemas in `schemas/`, and written by the canonical YAML emitter.
 
-mod reread;
 pub(crate) mod schemas;
+
+pub use schemas::Kind;
 
 use crate::diag::{Code, Diagnostic};
 use crate::plan::{Plan, ReleaseObjects};
@@ -14,41 +15,82 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value as J, context}
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The built-in templates: (file name, text).
-pub const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "apirule.yaml.j2",
-        include_str!("../../templates/apirule.yaml.j2"),
-    ),
-    (
-        "istio-authorizers.yaml.j2",
-        include_str!("../../templates/istio-authorizers.yaml.j2"),
-    ),
-    (
-        "helm-values.yaml.j2",
-        include_str!("../../templates/helm-values.yaml.j2"),
-    ),
-    (
-        "namespaces.yaml.j2",
-        include_str!("../../templates/namespaces.yaml.j2"),
-    ),
-    (
-        "kustomization.yaml.j2",
-        include_str!("../../templates/kustomization.yaml.j2"),
-    ),
-    (
-        "argocd-application.yaml.j2",
-        include_str!("../../templates/argocd-application.yaml.j2"),
-    ),
-    (
-        "flux-helmrepository.yaml.j2",
-        include_str!("../../templates/flux-helmrepository.yaml.j2"),
-    ),
-    (
-        "flux-helmrelease.yaml.j2",
-        include_str!("../../templates/flux-helmrelease.yaml.j2"),
-    ),
+/// One kind of output: the built-in template that renders it and the output schema its
+/// objects are checked against.
+#[derive(Debug)]
+pub struct Output {
+    /// Which output.
+    pub kind: Kind,
+    /// The template's file name (what `--templates` overrides).
+    pub template: &'static str,
+    /// The built-in template's text.
+    pub text: &'static str,
+    /// The output schema (JSON Schema, from `schemas/`).
+    pub schema: &'static str,
+}
+
+/// Every output, once: the one table of (kind, template, output schema). Its order is the order
+/// in which `--templates` errors list the template names.
+pub const OUTPUTS: [Output; 8] = [
+    Output {
+        kind: Kind::ApiRule,
+        template: "apirule.yaml.j2",
+        text: include_str!("../../templates/apirule.yaml.j2"),
+        schema: include_str!("../../schemas/apirule-v2.schema.json"),
+    },
+    Output {
+        kind: Kind::Istio,
+        template: "istio-authorizers.yaml.j2",
+        text: include_str!("../../templates/istio-authorizers.yaml.j2"),
+        schema: include_str!("../../schemas/istio-authorizers.schema.json"),
+    },
+    Output {
+        kind: Kind::HelmValues,
+        template: "helm-values.yaml.j2",
+        text: include_str!("../../templates/helm-values.yaml.j2"),
+        schema: include_str!("../../schemas/oauth2-proxy-values.schema.json"),
+    },
+    Output {
+        kind: Kind::Namespace,
+        template: "namespaces.yaml.j2",
+        text: include_str!("../../templates/namespaces.yaml.j2"),
+        schema: include_str!("../../schemas/namespace.schema.json"),
+    },
+    Output {
+        kind: Kind::Kustomization,
+        template: "kustomization.yaml.j2",
+        text: include_str!("../../templates/kustomization.yaml.j2"),
+        schema: include_str!("../../schemas/kustomization.schema.json"),
+    },
+    Output {
+        kind: Kind::ArgoApplication,
+        template: "argocd-application.yaml.j2",
+        text: include_str!("../../templates/argocd-application.yaml.j2"),
+        schema: include_str!("../../schemas/argocd-application.schema.json"),
+    },
+    Output {
+        kind: Kind::FluxHelmRepository,
+        template: "flux-helmrepository.yaml.j2",
+        text: include_str!("../../templates/flux-helmrepository.yaml.j2"),
+        schema: include_str!("../../schemas/flux-helmrepository.schema.json"),
+    },
+    Output {
+        kind: Kind::FluxHelmRelease,
+        template: "flux-helmrelease.yaml.j2",
+        text: include_str!("../../templates/flux-helmrelease.yaml.j2"),
+        schema: include_str!("../../schemas/flux-helmrelease.schema.json"),
+    },
 ];
+
+impl Kind {
+    /// This kind's row of [`OUTPUTS`].
+    pub fn output(self) -> &'static Output {
+        OUTPUTS
+            .iter()
+            .find(|o| o.kind == self)
+            .expect("every kind has a row in OUTPUTS")
+    }
+}
 
 /// Rendered files: path relative to OUT → content.
 pub type Outputs = BTreeMap<String, String>;
@@ -78,8 +120,8 @@ impl Templates {
             if !name.ends_with(".j2") {
                 continue;
             }
-            if !TEMPLATES.iter().any(|(n, _)| *n == name) {
-                let known: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
+            if !OUTPUTS.iter().any(|o| o.template == name) {
+                let known: Vec<&str> = OUTPUTS.iter().map(|o| o.template).collect();
                 return Err(format!(
                     "{}: no built-in template is named `{name}` (templates: {})",
                     dir.display(),
@@ -109,7 +151,12 @@ impl Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.add_filter("yaml", yaml_filter);
-        for (name, text) in TEMPLATES {
+        for Output {
+            template: name,
+            text,
+            ..
+        } in &OUTPUTS
+        {
             let text = overrides
                 .iter()
                 .find(|(n, _, _)| n == name)
@@ -194,7 +241,6 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
         let values = r.emit(
             format!("helm/{}/values.yaml", release.name),
             schemas::Kind::HelmValues,
-            "helm-values.yaml.j2",
             context! { release => release_ctx.clone() },
             true,
         );
@@ -209,31 +255,17 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
             labels => labels.clone(),
             gitops => gitops.clone(),
         };
-        let parts: &[(&str, schemas::Kind, &str)] = match plan.gitops.release_objects {
+        let parts: &[(&str, schemas::Kind)] = match plan.gitops.release_objects {
             ReleaseObjects::None => &[],
-            ReleaseObjects::Argocd => &[(
-                "application.yaml",
-                schemas::Kind::ArgoApplication,
-                "argocd-application.yaml.j2",
-            )],
+            ReleaseObjects::Argocd => &[("application.yaml", schemas::Kind::ArgoApplication)],
             ReleaseObjects::Flux => &[
-                (
-                    "helmrepository.yaml",
-                    schemas::Kind::FluxHelmRepository,
-                    "flux-helmrepository.yaml.j2",
-                ),
-                (
-                    "helmrelease.yaml",
-                    schemas::Kind::FluxHelmRelease,
-                    "flux-helmrelease.yaml.j2",
-                ),
+                ("helmrepository.yaml", schemas::Kind::FluxHelmRepository),
+                ("helmrelease.yaml", schemas::Kind::FluxHelmRelease),
             ],
         };
-        for (file, kind, template) in parts {
+        for (file, kind) in parts {
             let path = format!("helm/{}/{file}", release.name);
-            if r.emit(path.clone(), *kind, template, ctx.clone(), false)
-                .is_some()
-            {
+            if r.emit(path.clone(), *kind, ctx.clone(), false).is_some() {
                 release_objects.push(path);
             }
         }
@@ -246,14 +278,8 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
             labels => J::from(Serde(&plan.gitops.istio_labels)),
             annotations => J::from(Serde(&plan.gitops.istio_annotations)),
         };
-        if r.emit(
-            path.clone(),
-            schemas::Kind::Istio,
-            "istio-authorizers.yaml.j2",
-            ctx,
-            false,
-        )
-        .is_some()
+        if r.emit(path.clone(), schemas::Kind::Istio, ctx, false)
+            .is_some()
         {
             istio.push(path);
         }
@@ -264,7 +290,7 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
     let produced = crate::par::map(&plan.apirules, |rule| {
         let path = format!("apirules/{}/{}.yaml", rule.namespace, rule.name);
         let ctx = context! { rule => J::from(Serde(rule)), labels => labels.clone() };
-        let result = r.produce(&path, schemas::Kind::ApiRule, "apirule.yaml.j2", ctx, false);
+        let result = r.produce(&path, schemas::Kind::ApiRule, ctx, false);
         (path, result)
     });
     // The mesh model reads the APIRules as the controller does: from the objects.
@@ -334,14 +360,8 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
             namespaces => J::from(Serde(&plan.namespaces)),
             namespace_labels => J::from(Serde(&namespace_labels)),
         };
-        if r.emit(
-            path.clone(),
-            schemas::Kind::Namespace,
-            "namespaces.yaml.j2",
-            ctx,
-            false,
-        )
-        .is_some()
+        if r.emit(path.clone(), schemas::Kind::Namespace, ctx, false)
+            .is_some()
         {
             namespaces.push(path);
         }
@@ -360,7 +380,6 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
         r.emit(
             "kustomization.yaml".into(),
             schemas::Kind::Kustomization,
-            "kustomization.yaml.j2",
             context! { resources, gitops => gitops.clone() },
             false,
         );
@@ -439,11 +458,10 @@ impl Renderer<'_> {
         &mut self,
         path: String,
         schema: schemas::Kind,
-        template: &str,
         ctx: J,
         quote: bool,
     ) -> Option<Vec<serde_json::Value>> {
-        let result = self.produce(&path, schema, template, ctx, quote);
+        let result = self.produce(&path, schema, ctx, quote);
         self.record(path, schema, result)
     }
 
@@ -452,10 +470,10 @@ impl Renderer<'_> {
         &self,
         path: &str,
         schema: schemas::Kind,
-        template: &str,
         ctx: J,
         quote: bool,
     ) -> Result<Canonical, Box<Diagnostic>> {
+        let template = schema.output().template;
         let ctx = context! { header => self.header.clone(), ..ctx };
         self.templates
             .render(template, ctx)
@@ -549,7 +567,7 @@ fn canonical(
     };
     for doc in docs {
         // The templates' shape is read directly; anything else by the full YAML loader.
-        let value = match reread::parse(doc) {
+        let value = match crate::yaml::reread::parse(doc) {
             Some(value) => {
                 // In unit tests, every fast read is checked against the full loader.
                 #[cfg(test)]

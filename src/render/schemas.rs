@@ -1,4 +1,4 @@
-//! The output schemas in `schemas/`, compiled once per process.
+//! The output schemas in `schemas/` (listed in [`super::OUTPUTS`]), compiled once per process.
 
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -32,51 +32,8 @@ pub enum Kind {
     MeshConfig,
 }
 
-impl Kind {
-    /// Where an object of this kind embeds oauth2-proxy chart values, checked against the
-    /// values schema too.
-    fn embedded_values(self) -> Option<&'static str> {
-        match self {
-            Kind::ArgoApplication => Some("/spec/source/helm/valuesObject"),
-            Kind::FluxHelmRelease => Some("/spec/values"),
-            _ => None,
-        }
-    }
-}
-
-const SOURCES: [(Kind, &str); 12] = [
-    (
-        Kind::ApiRule,
-        include_str!("../../schemas/apirule-v2.schema.json"),
-    ),
-    (
-        Kind::Istio,
-        include_str!("../../schemas/istio-authorizers.schema.json"),
-    ),
-    (
-        Kind::Namespace,
-        include_str!("../../schemas/namespace.schema.json"),
-    ),
-    (
-        Kind::Kustomization,
-        include_str!("../../schemas/kustomization.schema.json"),
-    ),
-    (
-        Kind::HelmValues,
-        include_str!("../../schemas/oauth2-proxy-values.schema.json"),
-    ),
-    (
-        Kind::ArgoApplication,
-        include_str!("../../schemas/argocd-application.schema.json"),
-    ),
-    (
-        Kind::FluxHelmRepository,
-        include_str!("../../schemas/flux-helmrepository.schema.json"),
-    ),
-    (
-        Kind::FluxHelmRelease,
-        include_str!("../../schemas/flux-helmrelease.schema.json"),
-    ),
+/// The schemas of the objects the mesh model builds in code (no template).
+pub const MESH_SCHEMAS: [(Kind, &str); 4] = [
     (
         Kind::VirtualService,
         include_str!("../../schemas/istio-virtualservice.schema.json"),
@@ -95,16 +52,30 @@ const SOURCES: [(Kind, &str); 12] = [
     ),
 ];
 
+impl Kind {
+    /// Where an object of this kind embeds oauth2-proxy chart values, checked against the
+    /// values schema too.
+    fn embedded_values(self) -> Option<&'static str> {
+        match self {
+            Kind::ArgoApplication => Some("/spec/source/helm/valuesObject"),
+            Kind::FluxHelmRelease => Some("/spec/values"),
+            _ => None,
+        }
+    }
+}
+
 fn validators() -> &'static Vec<(Kind, jsonschema::Validator)> {
     static V: OnceLock<Vec<(Kind, jsonschema::Validator)>> = OnceLock::new();
     V.get_or_init(|| {
-        SOURCES
+        super::OUTPUTS
             .iter()
-            .map(|(k, text)| {
+            .map(|o| (o.kind, o.schema))
+            .chain(MESH_SCHEMAS)
+            .map(|(kind, text)| {
                 let schema: Value =
                     serde_json::from_str(text).expect("committed output schemas are JSON");
                 (
-                    *k,
+                    kind,
                     jsonschema::validator_for(&schema).expect("committed output schemas compile"),
                 )
             })

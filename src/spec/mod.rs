@@ -4,6 +4,9 @@
 //! The types model the shape only; every rule about values (patterns, ranges, references)
 //! lives in `check`, where it gets a specific diagnostic code.
 
+pub mod names;
+pub mod resolve;
+
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

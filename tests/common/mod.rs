@@ -67,3 +67,4 @@ pub fn yaml(text: &str) -> serde_json::Value {
 pub fn yaml_file(path: &Path) -> serde_json::Value {
     yaml(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
+pub mod cases;

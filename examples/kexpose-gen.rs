@@ -18,6 +18,7 @@
 //! The output depends only on N and R (no randomness, no clock), is valid (`kexpose validate`
 //! exits 0 without warnings), and is written to stdout unless `-o FILE` is given.
 //! `bench/run.sh` uses it; `tests/gen.rs` checks that its output validates.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // it reports what it ran
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;

@@ -1,187 +1,14 @@
-//! YAML in and out.
-//!
-//! Reading: one pass over `saphyr-parser` events builds a JSON value and, beside it, a table
-//! from JSON pointer to the spans of the key and the value, so that any later finding maps back
-//! to `file:line:col`. Duplicate keys, merge keys, custom tags, deep nesting and alias expansion
-//! beyond a budget are rejected here. Scalars resolve by the YAML 1.2 core schema (`yes` and
-//! `on` are strings).
-//!
-//! Writing: `serde-saphyr` with its YAML-1.1-safe quoting, so that Helm (a YAML 1.1 reader)
-//! reads back exactly the strings written (`"on"`, `"yes"`, `"0755"` stay strings).
+//! The loader: one pass over `saphyr-parser` events into a JSON value (and, when a finding
+//! needs it, the pointer table), with duplicate keys, merge keys, custom tags, deep nesting and
+//! alias expansion beyond a budget rejected here.
 
+use super::scalar::resolve_scalar;
+use super::{Document, Loc, MAX_ALIAS_NODES, MAX_DEPTH, PointerTable, escape_token};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
-use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
-use serde_json::{Map, Number, Value};
+use saphyr_parser::{Event, Parser, ScalarStyle};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::sync::OnceLock;
-
-/// Largest accepted input, in bytes.
-pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
-/// Deepest accepted nesting of mappings and lists.
-pub const MAX_DEPTH: usize = 64;
-/// Most nodes that alias expansion may add in one document.
-pub const MAX_ALIAS_NODES: usize = 10_000;
-
-/// Spans of one node: its key (for mapping values) and its value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Loc {
-    /// The key's span, when the node is a mapping value.
-    pub key: Option<Span>,
-    /// The value's span.
-    pub value: Span,
-}
-
-/// JSON pointer (RFC 6901) → spans.
-///
-/// Built on first use: only diagnostics look locations up, so a spec without findings never
-/// pays for a table entry (a `String` key) per node. The first lookup parses the source once
-/// more, recording every node's spans.
-#[derive(Clone, Default)]
-pub struct PointerTable {
-    map: OnceLock<HashMap<String, Loc>>,
-    /// The source to build the map from (name, text); `None` when the map is given.
-    source: Option<(String, String)>,
-}
-
-impl std::fmt::Debug for PointerTable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PointerTable")
-            .field("built", &self.map.get().map(HashMap::len))
-            .finish_non_exhaustive()
-    }
-}
-
-impl PointerTable {
-    /// A table built from `src` when first used.
-    fn deferred(src: &SourceFile) -> Self {
-        PointerTable {
-            map: OnceLock::new(),
-            source: Some((src.name.clone(), src.text.clone())),
-        }
-    }
-
-    fn map(&self) -> &HashMap<String, Loc> {
-        self.map.get_or_init(|| {
-            let Some((name, text)) = &self.source else {
-                return HashMap::new();
-            };
-            let src = SourceFile::new(name.as_str(), text.as_str());
-            let mut loader = Loader::new(&src, true);
-            // The source parsed once already, so this parse succeeds the same way.
-            let _ = loader.run();
-            loader.pointers
-        })
-    }
-
-    /// The spans of exactly this pointer.
-    pub fn get(&self, pointer: &str) -> Option<Loc> {
-        self.map().get(pointer).copied()
-    }
-
-    /// The spans of this pointer, or of its nearest ancestor that has spans
-    /// (nodes expanded from an alias point at the alias).
-    pub fn nearest(&self, pointer: &str) -> Option<Loc> {
-        let map = self.map();
-        let mut p = pointer;
-        loop {
-            if let Some(loc) = map.get(p) {
-                return Some(*loc);
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return None,
-            }
-        }
-    }
-
-    /// The span of the value at (or nearest above) a pointer.
-    pub fn value_span(&self, pointer: &str) -> Option<Span> {
-        self.nearest(pointer).map(|l| l.value)
-    }
-
-    /// The span of the key at a pointer, else of its value, else of the nearest ancestor.
-    pub fn key_span(&self, pointer: &str) -> Option<Span> {
-        self.nearest(pointer).map(|l| l.key.unwrap_or(l.value))
-    }
-
-    /// Number of located nodes.
-    pub fn len(&self) -> usize {
-        self.map().len()
-    }
-
-    /// True when nothing is located.
-    pub fn is_empty(&self) -> bool {
-        self.map().is_empty()
-    }
-}
-
-/// Escape one JSON-pointer token.
-pub fn escape_token(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.contains(['~', '/']) {
-        token.replace('~', "~0").replace('/', "~1").into()
-    } else {
-        token.into()
-    }
-}
-
-/// A parsed document.
-#[derive(Debug, Clone)]
-pub struct Document {
-    /// The value; `Value::Null` for an empty document.
-    pub value: Value,
-    /// Where each node came from.
-    pub pointers: PointerTable,
-}
-
-/// Read raw bytes as a spec source: UTF-8 and the size limit are checked here. A rejected
-/// input comes back with a source the diagnostic can point into.
-pub fn source_from_bytes(
-    name: &str,
-    bytes: Vec<u8>,
-) -> Result<SourceFile, (SourceFile, Box<Diagnostic>)> {
-    if bytes.len() > MAX_INPUT_BYTES {
-        return Err((
-            SourceFile::new(name, ""),
-            too_large(name, bytes.len() as u64),
-        ));
-    }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile::new(name, text)),
-        Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let bytes = e.into_bytes();
-            // Show the text up to the end of the line with the bad byte, lossily decoded.
-            let line_end = bytes[valid..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(bytes.len(), |i| valid + i);
-            let text = String::from_utf8_lossy(&bytes[..line_end]).into_owned();
-            let src = SourceFile::new(name, text);
-            let prefix_len = String::from_utf8_lossy(&bytes[..valid]).len();
-            let span = src.span(prefix_len, prefix_len + '\u{fffd}'.len_utf8());
-            let d = Diagnostic::new(
-                Code::InputNotUtf8,
-                Some(span),
-                format!("invalid UTF-8 at byte {valid}"),
-            )
-            .help("save the file as UTF-8");
-            Err((src, Box::new(d)))
-        }
-    }
-}
-
-/// The diagnostic for an input over [`MAX_INPUT_BYTES`].
-pub fn too_large(name: &str, size: u64) -> Box<Diagnostic> {
-    Box::new(
-        Diagnostic::new(
-            Code::InputTooLarge,
-            None,
-            format!("`{name}` is {size} bytes; the limit is {MAX_INPUT_BYTES} bytes"),
-        )
-        .help("split the spec into several files, one per team or cluster"),
-    )
-}
 
 enum Frame {
     Seq {
@@ -204,10 +31,10 @@ enum Frame {
     },
 }
 
-struct Loader<'a> {
+pub(super) struct Loader<'a> {
     src: &'a SourceFile,
     track: bool,
-    pointers: HashMap<String, Loc>,
+    pub(super) pointers: HashMap<String, Loc>,
     anchors: HashMap<usize, (Value, usize)>,
     alias_nodes: usize,
     diags: Vec<Diagnostic>,
@@ -253,7 +80,7 @@ pub fn parse(src: &SourceFile, track: bool) -> Result<Document, Vec<Diagnostic>>
 }
 
 impl<'a> Loader<'a> {
-    fn new(src: &'a SourceFile, track: bool) -> Self {
+    pub(super) fn new(src: &'a SourceFile, track: bool) -> Self {
         Loader {
             src,
             track,
@@ -275,7 +102,7 @@ impl<'a> Loader<'a> {
         None
     }
 
-    fn run(&mut self) -> Option<Value> {
+    pub(super) fn run(&mut self) -> Option<Value> {
         let mut parser = Parser::new_from_str(&self.src.text);
         let mut stack: Vec<Frame> = Vec::new();
         let mut root: Option<Value> = None;
@@ -746,242 +573,5 @@ fn syntax_help(info: &str) -> String {
         "check the brackets: every `[` and `{` needs its closing `]` or `}`".into()
     } else {
         "check the indentation and the `key: value` syntax around this position".into()
-    }
-}
-
-/// Resolve a scalar by the YAML 1.2 core schema.
-fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
-    if let Some(tag) = tag {
-        if !tag.is_yaml_core_schema() {
-            return Err(format!("tag `{tag}` is not supported"));
-        }
-        return match tag.suffix.as_str() {
-            "str" => Ok(Value::String(text.to_string())),
-            "null" | "bool" | "int" | "float" => {
-                let v = resolve_plain(text);
-                let ok = match tag.suffix.as_str() {
-                    "null" => v.is_null(),
-                    "bool" => v.is_boolean(),
-                    "int" => v.is_i64() || v.is_u64(),
-                    _ => v.is_number(),
-                };
-                if ok {
-                    Ok(v)
-                } else {
-                    Err(format!("`{text}` is not a valid !!{}", tag.suffix))
-                }
-            }
-            other => Err(format!("tag `!!{other}` is not supported")),
-        };
-    }
-    if style != ScalarStyle::Plain {
-        return Ok(Value::String(text.to_string()));
-    }
-    Ok(resolve_plain(text))
-}
-
-/// Resolve a plain scalar by the YAML 1.2 core schema (null, bool, int, float, else string).
-pub(crate) fn resolve_plain(text: &str) -> Value {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
-        _ => {}
-    }
-    let bytes = text.as_bytes();
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if digits(unsigned) {
-        if let Ok(i) = text.parse::<i64>() {
-            return Value::Number(i.into());
-        }
-        // Too large for a 64-bit integer: saturate, so that range checks report it where it
-        // is written (no kexpose field takes numbers anywhere near this size).
-        let negative = text.starts_with('-');
-        return Value::Number(if negative { i64::MIN } else { i64::MAX }.into());
-    }
-    if let Some(hex) = text.strip_prefix("0x")
-        && !hex.is_empty()
-        && hex.bytes().all(|b| b.is_ascii_hexdigit())
-        && let Ok(i) = i64::from_str_radix(hex, 16)
-    {
-        return Value::Number(i.into());
-    }
-    if let Some(oct) = text.strip_prefix("0o")
-        && !oct.is_empty()
-        && oct.bytes().all(|b| (b'0'..=b'7').contains(&b))
-        && let Ok(i) = i64::from_str_radix(oct, 8)
-    {
-        return Value::Number(i.into());
-    }
-    if is_core_float(unsigned)
-        && !bytes.is_empty()
-        && let Ok(f) = text.parse::<f64>()
-        && let Some(n) = Number::from_f64(f)
-    {
-        return Value::Number(n);
-    }
-    // .inf and .nan have no JSON form: kept as strings, which the schema then rejects where a
-    // number belongs.
-    Value::String(text.to_string())
-}
-
-/// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?` (sign already stripped).
-fn is_core_float(s: &str) -> bool {
-    let (mantissa, exp) = match s.find(['e', 'E']) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
-    };
-    let mantissa_ok = match mantissa.split_once('.') {
-        Some((int, frac)) => {
-            (int.is_empty() && !frac.is_empty() || !int.is_empty())
-                && int.bytes().all(|b| b.is_ascii_digit())
-                && frac.bytes().all(|b| b.is_ascii_digit())
-        }
-        None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
-    };
-    let exp_ok = exp.is_none_or(|e| {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
-    });
-    mantissa_ok && exp_ok
-}
-
-/// Split a multi-document text (as kexpose writes it) at `---` lines; documents with nothing
-/// but comments and blank lines are dropped.
-pub fn split_documents(text: &str) -> Vec<&str> {
-    let mut docs: Vec<&str> = Vec::new();
-    let mut start = 0;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if line.trim_end() == "---" {
-            docs.push(&text[start..offset]);
-            start = offset + line.len();
-        }
-        offset += line.len();
-    }
-    docs.push(&text[start..]);
-    docs.into_iter()
-        .filter(|d| {
-            d.lines()
-                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        })
-        .collect()
-}
-
-/// Write a value as canonical YAML: block style, 2-space indent, YAML-1.1-safe quoting,
-/// one line per scalar. With `quote_strings`, every string is quoted (Helm values).
-pub fn emit(value: &Value, quote_strings: bool) -> Result<String, String> {
-    let mut options = serde_saphyr::SerializerOptions::default();
-    options.prefer_block_scalars = false;
-    options.quote_all = quote_strings;
-    serde_saphyr::to_string_with_options(value, options).map_err(|e| e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(text: &str) -> Result<Document, Vec<Diagnostic>> {
-        parse(&SourceFile::new("t.yaml", text), true)
-    }
-
-    fn codes(text: &str) -> Vec<(Code, usize, usize)> {
-        load(text)
-            .err()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|d| {
-                let s = d.span.unwrap_or_default();
-                (d.code, s.line, s.col)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn values_and_pointers() {
-        let doc = load("a: 1\nb:\n  - x\n  - {c: yes, d: on, e: 0755, f: 1.5, g: ~}\n").unwrap();
-        assert_eq!(
-            doc.value,
-            serde_json::json!({"a": 1, "b": ["x", {"c": "yes", "d": "on", "e": 755, "f": 1.5, "g": null}]})
-        );
-        let loc = doc.pointers.get("/b/1/d").unwrap();
-        assert_eq!((loc.value.line, loc.value.col), (4, 17));
-        assert_eq!((loc.key.unwrap().line, loc.key.unwrap().col), (4, 14));
-        let b = doc.pointers.get("/b").unwrap();
-        assert_eq!((b.key.unwrap().line, b.key.unwrap().col), (2, 1));
-        assert_eq!(doc.pointers.value_span("/b/0").unwrap().line, 3);
-    }
-
-    #[test]
-    fn quoted_scalars_stay_strings() {
-        let doc = load("a: \"1\"\nb: 'true'\nc: !!str 5\n").unwrap();
-        assert_eq!(
-            doc.value,
-            serde_json::json!({"a": "1", "b": "true", "c": "5"})
-        );
-    }
-
-    #[test]
-    fn duplicate_keys_are_reported_at_the_second() {
-        assert_eq!(
-            codes("a: 1\nb: 2\na: 3\n"),
-            vec![(Code::YamlDuplicateKey, 3, 1)]
-        );
-        assert_eq!(
-            codes("x:\n  a: 1\n  a: 2\ny:\n  b: 1\n  b: 1\n"),
-            vec![
-                (Code::YamlDuplicateKey, 3, 3),
-                (Code::YamlDuplicateKey, 6, 3)
-            ]
-        );
-    }
-
-    #[test]
-    fn limits() {
-        let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n";
-        assert_eq!(codes(bomb)[0].0, Code::YamlAliasBudget);
-        let deep = "a: ".to_string() + &"[".repeat(10_000) + &"]".repeat(10_000);
-        assert_eq!(codes(&deep)[0].0, Code::YamlTooDeep);
-        assert_eq!(codes("a: 1\n---\nb: 2\n")[0].0, Code::YamlMultiDocument);
-        assert_eq!(codes("")[0].0, Code::SpecEmpty);
-        assert_eq!(codes("# only a comment\n")[0].0, Code::SpecEmpty);
-        assert_eq!(
-            codes("a: &x {b: 1}\nc:\n  <<: *x\n")[0].0,
-            Code::YamlMergeKey
-        );
-        assert_eq!(codes("a: !custom 1\n")[0].0, Code::YamlUnsupportedTag);
-        assert_eq!(codes("? [a]\n: 1\n")[0].0, Code::YamlComplexKey);
-    }
-
-    #[test]
-    fn syntax_errors_have_positions() {
-        let c = codes("a: \"open\nb: 1\n");
-        assert_eq!(c[0].0, Code::YamlSyntax);
-        let c = codes("a:\n\tb: 1\n");
-        assert_eq!(c[0].0, Code::YamlSyntax);
-        assert_eq!(c[0].1, 2);
-    }
-
-    #[test]
-    fn aliases_expand_within_budget() {
-        let doc = load("a: &x {b: 1}\nc: *x\n").unwrap();
-        assert_eq!(doc.value["c"]["b"], 1);
-        assert_eq!(doc.pointers.value_span("/c/b").unwrap().line, 2);
-    }
-
-    #[test]
-    fn emit_quotes_yaml11_lookalikes() {
-        let v = serde_json::json!({"a": "on", "b": "yes", "c": "y", "d": "0755", "e": "plain", "f": true, "g": 3});
-        let out = emit(&v, false).unwrap();
-        for bad in ["a: on\n", "b: yes\n", "c: y\n", "d: 0755\n"] {
-            assert!(!out.contains(bad), "{out}");
-        }
-        assert!(
-            out.contains("e: plain\n") && out.contains("f: true\n") && out.contains("g: 3\n"),
-            "{out}"
-        );
-        let back = load(&out).unwrap().value;
-        assert_eq!(back, v);
     }
 }

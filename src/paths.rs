@@ -1,5 +1,6 @@
 //! APIRule v2 (`gateway.kyma-project.io/v2`) path patterns: syntax check,
-//! request matching and pattern inclusion, with no dependencies beyond `std`.
+//! request matching and pattern inclusion, with no dependencies beyond `std`. The model is
+//! shared: `check` reports path conflicts with it, `diff::explain` matches requests with it.
 //!
 //! # Syntax
 //!

@@ -1,0 +1,323 @@
+//! The case format shared by `tests/bad_inputs.rs` and `tests/real.rs`: a spec whose leading
+//! comment block says what `kexpose render` must report (`# expect:`, `# exit:`, ...; see
+//! `tests/bad_inputs.rs`), and the runner that checks it against the built binary.
+
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kexpose");
+
+/// Where a diagnostic points: `line:col`, or `-` for the file as a whole.
+pub type Finding = (String, String);
+
+/// How the reported findings are compared with the expected ones.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// The multisets are equal.
+    Exact,
+    /// Every expected finding is reported (others may be too: a renamed identity provider
+    /// also leaves its references dangling).
+    Contains,
+}
+
+/// One bad input and what the binary must say about it.
+pub struct Case {
+    pub name: String,
+    pub path: PathBuf,
+    pub expected: Vec<Finding>,
+    pub mode: Match,
+    pub exit: i32,
+    pub stderr_contains: Vec<String>,
+    /// (file in OUT, JSON pointer, value).
+    pub outputs: Vec<(String, String, Value)>,
+    /// A known kexpose bug: what goes wrong today.
+    pub bug: Option<String>,
+}
+
+impl Case {
+    pub fn new(name: impl Into<String>, path: PathBuf, expected: Vec<Finding>) -> Self {
+        Case {
+            name: name.into(),
+            path,
+            expected,
+            mode: Match::Exact,
+            exit: 1,
+            stderr_contains: Vec::new(),
+            outputs: Vec::new(),
+            bug: None,
+        }
+    }
+}
+
+pub const DIRECTIVES: [&str; 5] = [
+    "# expect:",
+    "# exit:",
+    "# expect-stderr:",
+    "# expect-output:",
+    "# bug:",
+];
+
+/// Read the expectations from the leading comment block of a case file.
+pub fn parse_header(name: &str, path: PathBuf, text: &str) -> Result<Case, String> {
+    let mut case = Case::new(name, path, Vec::new());
+    let mut saw_expect = false;
+    let mut in_header = true;
+    for (n, line) in text.lines().enumerate() {
+        let n = n + 1;
+        if !line.starts_with('#') {
+            in_header = false;
+        }
+        if !DIRECTIVES.iter().any(|d| line.starts_with(d)) {
+            continue;
+        }
+        if !in_header {
+            return Err(format!(
+                "{name}:{n}: `{line}` must be in the comment block at the top of the file"
+            ));
+        }
+        if let Some(rest) = line.strip_prefix("# expect:") {
+            saw_expect = true;
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            match words.as_slice() {
+                ["none"] => {}
+                [code, loc] if is_location(loc) => {
+                    case.expected.push((code.to_string(), loc.to_string()));
+                }
+                _ => {
+                    return Err(format!(
+                        "{name}:{n}: expected `# expect: <code> <line>:<col>`, `# expect: <code> -` \
+                         or `# expect: none`, found `{line}`"
+                    ));
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix("# exit:") {
+            case.exit = rest
+                .trim()
+                .parse()
+                .map_err(|_| format!("{name}:{n}: `{line}` is not `# exit: <number>`"))?;
+        } else if let Some(rest) = line.strip_prefix("# expect-stderr:") {
+            case.stderr_contains.push(rest.trim().to_string());
+        } else if let Some(rest) = line.strip_prefix("# expect-output:") {
+            let malformed = || {
+                format!("{name}:{n}: expected `# expect-output: FILE POINTER JSON`, found `{line}`")
+            };
+            let (file, rest) = rest.trim().split_once(' ').ok_or_else(malformed)?;
+            // A pointer with spaces is written as a JSON string.
+            let (pointer, json) = if rest.starts_with('"') {
+                let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<String>();
+                let pointer = stream.next().and_then(Result::ok).ok_or_else(malformed)?;
+                (pointer, rest[stream.byte_offset()..].trim())
+            } else {
+                let (p, j) = rest.split_once(' ').ok_or_else(malformed)?;
+                (p.to_string(), j)
+            };
+            let value: Value = serde_json::from_str(json)
+                .map_err(|e| format!("{name}:{n}: `{json}` is not JSON: {e}"))?;
+            case.outputs.push((file.to_string(), pointer, value));
+        } else if let Some(rest) = line.strip_prefix("# bug:") {
+            case.bug = Some(rest.trim().to_string());
+        }
+    }
+    if !saw_expect {
+        return Err(format!(
+            "{name}: no `# expect:` line (write `# expect: none` for a spec that must pass cleanly)"
+        ));
+    }
+    if !case.outputs.is_empty() && case.exit != 0 {
+        return Err(format!(
+            "{name}: `# expect-output:` needs `# exit: 0` (nothing is written otherwise)"
+        ));
+    }
+    Ok(case)
+}
+
+pub fn is_location(s: &str) -> bool {
+    s == "-"
+        || s.split_once(':').is_some_and(|(l, c)| {
+            [l, c]
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
+// ------------------------------------------------------------------------------------------
+// Running a case.
+
+/// `error[code]: …` or `warning[code]: …` → the code.
+pub fn header_code(line: &str) -> Option<&str> {
+    let rest = line
+        .strip_prefix("error[")
+        .or_else(|| line.strip_prefix("warning["))?;
+    rest.split_once("]:").map(|(code, _)| code)
+}
+
+/// ` --> path:line:col` → `line:col`; ` --> path` → `-`.
+pub fn location(origin: &str) -> String {
+    let mut parts = origin.rsplitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(col), Some(line), Some(_)) if is_location(&format!("{line}:{col}")) => {
+            format!("{line}:{col}")
+        }
+        _ => "-".to_string(),
+    }
+}
+
+/// Every diagnostic on stderr, with the location of its first ` --> ` line.
+pub fn reported(stderr: &str) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let mut pending: Option<String> = None;
+    for line in stderr.lines() {
+        if let Some(code) = header_code(line) {
+            if let Some(code) = pending.replace(code.to_string()) {
+                found.push((code, "-".to_string()));
+            }
+        } else if let Some(origin) = line.trim_start().strip_prefix("--> ")
+            && let Some(code) = pending.take()
+        {
+            found.push((code, location(origin.trim())));
+        }
+    }
+    if let Some(code) = pending {
+        found.push((code, "-".to_string()));
+    }
+    found
+}
+
+/// Items of `a` not matched by an item of `b` (multiset difference).
+pub fn missing_from(a: &[Finding], b: &[Finding]) -> Vec<String> {
+    let mut rest: Vec<&Finding> = b.iter().collect();
+    let mut out = Vec::new();
+    for item in a {
+        match rest.iter().position(|r| *r == item) {
+            Some(i) => {
+                rest.swap_remove(i);
+            }
+            None => out.push(format!("{} {}", item.0, item.1)),
+        }
+    }
+    out
+}
+
+/// The value at `pointer` of a rendered file, parsed back with kexpose's own loader.
+pub fn output_value(out: &Path, file: &str, pointer: &str) -> Result<Value, String> {
+    let text = fs::read_to_string(out.join(file)).map_err(|e| format!("OUT/{file}: {e}"))?;
+    let docs = kexpose::yaml::split_documents(&text);
+    let [doc] = docs.as_slice() else {
+        return Err(format!(
+            "OUT/{file} holds {} documents, expected 1",
+            docs.len()
+        ));
+    };
+    let src = kexpose::source::SourceFile::new(file, *doc);
+    let parsed = kexpose::yaml::parse(&src, false)
+        .map_err(|d| format!("OUT/{file} does not parse back: {d:?}"))?;
+    parsed
+        .value
+        .pointer(pointer)
+        .cloned()
+        .ok_or_else(|| format!("OUT/{file} has nothing at {pointer}"))
+}
+
+/// Run one case; `None` when it behaves as expected, else what went wrong.
+pub fn run_case(case: &Case) -> Option<String> {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = tmp.path().join("out");
+    let output = Command::new(BIN)
+        .arg("render")
+        .arg(&case.path)
+        .arg("-o")
+        .arg(&out)
+        .args(["--color", "never"])
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut problems = Vec::new();
+
+    if stderr.contains("panicked") {
+        problems.push("the binary panicked".to_string());
+    }
+    let mut expected = case.expected.clone();
+    let mut got = reported(&stderr);
+    expected.sort();
+    got.sort();
+    let missing = missing_from(&expected, &got);
+    let unexpected = missing_from(&got, &expected);
+    if !missing.is_empty() {
+        problems.push(format!("expected but not reported: {}", missing.join(", ")));
+    }
+    if case.mode == Match::Exact && !unexpected.is_empty() {
+        problems.push(format!(
+            "reported but not expected: {}",
+            unexpected.join(", ")
+        ));
+    }
+    match output.status.code() {
+        Some(code) if code == case.exit => {}
+        Some(code) => problems.push(format!("exit code {code}, expected {}", case.exit)),
+        None => problems.push(format!(
+            "killed by a signal ({}), expected exit code {}",
+            output.status, case.exit
+        )),
+    }
+    if case.exit != 0 && out.exists() {
+        problems.push(format!(
+            "exit code {} but the output directory was written",
+            case.exit
+        ));
+    }
+    if case.exit == 0 && output.status.success() && !out.exists() {
+        problems.push("exit code 0 but no output directory was written".to_string());
+    }
+    for text in &case.stderr_contains {
+        if !stderr.contains(text.as_str()) {
+            problems.push(format!("stderr does not contain `{text}`"));
+        }
+    }
+    if output.status.success() {
+        for (file, pointer, want) in &case.outputs {
+            match output_value(&out, file, pointer) {
+                Ok(got) if got == *want => {}
+                Ok(got) => problems.push(format!("OUT/{file} {pointer} is {got}, expected {want}")),
+                Err(e) => problems.push(e),
+            }
+        }
+    }
+    if problems.is_empty() {
+        return None;
+    }
+    let mut report = format!("{}:\n", case.name);
+    if let Some(bug) = &case.bug {
+        let _ = writeln!(report, "  (known bug: {bug})");
+    }
+    for p in &problems {
+        let _ = writeln!(report, "  - {p}");
+    }
+    let lines: Vec<&str> = stderr.lines().collect();
+    let _ = writeln!(report, "  stderr:");
+    for line in lines.iter().take(40) {
+        let _ = writeln!(report, "  | {line}");
+    }
+    if lines.len() > 40 {
+        let _ = writeln!(report, "  | … ({} more lines)", lines.len() - 40);
+    }
+    Some(report)
+}
+
+pub fn run_all(cases: &[&Case]) -> Vec<String> {
+    cases.iter().filter_map(|c| run_case(c)).collect()
+}
+
+pub fn assert_all_pass(what: &str, cases: &[&Case]) {
+    let failures = run_all(cases);
+    assert!(
+        failures.is_empty(),
+        "{} of {} {what} failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
