@@ -5,7 +5,7 @@
 mod args;
 mod report;
 
-use args::{Cli, ColorChoice, Command, policy, target};
+use args::{Cli, ColorChoice, Command, TargetArg, policy, target};
 use clap::{CommandFactory, Parser};
 use kexpose::diag::{self, Code, Policy};
 use kexpose::render::Templates;
@@ -58,6 +58,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             out,
             check,
             helm_release,
+            target: target_arg,
             argocd_namespace,
             instance,
             templates,
@@ -69,7 +70,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     "--check compares an output directory; it cannot be used with `-o -`".into(),
                 );
             }
-            let target = target(stream, helm_release, argocd_namespace, instance)?;
+            let mut target = target(stream, helm_release, argocd_namespace, instance)?;
+            target.istio = target_arg == TargetArg::Istio;
             let policy = policy(&diag)?;
             let templates = load_templates(templates.as_deref())?;
             let Some(c) = compile(&spec, &templates, &policy, &target, diag.color)? else {
@@ -115,11 +117,16 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             templates,
             format,
             exit_zero,
+            target,
             diag,
         } => {
             let policy = policy(&diag)?;
             let tpl = load_templates(templates.as_deref())?;
-            let Some(after) = compile(&spec, &tpl, &policy, &Target::default(), diag.color)? else {
+            let target = Target {
+                istio: target == TargetArg::Istio,
+                ..Target::default()
+            };
+            let Some(after) = compile(&spec, &tpl, &policy, &target, diag.color)? else {
                 return Ok(ExitCode::from(2));
             };
             report(&after, &diag);
@@ -131,7 +138,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let before_objects = match (&out, &base) {
                 (Some(out), _) => kexpose::diff::objects_from_dir(out)
                     .map_err(|e| format!("cannot compare with {}: {e}", out.display()))?,
-                (None, Some(rev)) => base_objects(&spec, templates.as_deref(), rev, &policy)?,
+                (None, Some(rev)) => {
+                    base_objects(&spec, templates.as_deref(), rev, &policy, &target)?
+                }
                 (None, None) => unreachable!("clap requires --out or --base"),
             };
             let d = kexpose::diff::Diff::between(&before_objects, &after_objects);
@@ -149,6 +158,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             spec,
             method,
             url,
+            target,
             diag,
         } => {
             let policy = policy(&diag)?;
@@ -156,7 +166,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 &spec,
                 &Templates::builtin(),
                 &policy,
-                &Target::default(),
+                &Target {
+                    istio: target == TargetArg::Istio,
+                    ..Target::default()
+                },
                 diag.color,
             )?
             else {
@@ -272,9 +285,10 @@ fn base_objects(
     templates: Option<&Path>,
     rev: &str,
     policy: &Policy,
+    target: &Target,
 ) -> Result<Vec<kexpose::diff::Object>, String> {
     use kexpose::diff::git::{self, BaseError};
-    git::base_objects(spec, templates, rev, policy).map_err(|e| match e {
+    git::base_objects(spec, templates, rev, policy, target).map_err(|e| match e {
         BaseError::Git(message) => message,
         BaseError::Invalid {
             source,
