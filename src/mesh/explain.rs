@@ -113,6 +113,12 @@ pub fn request(
             out,
             "    fix: remove `pathPrefix: \"\"` from the authorizer (default /verify?original=)"
         );
+    } else if e.verdict == Verdict::Forbidden {
+        let _ = writeln!(
+            out,
+            "  → 403 RBAC: access denied: {}",
+            forbidden_why(mesh, &e, ri, &path)
+        );
     } else {
         let _ = writeln!(out, "  → {}", verdict_text(&e.verdict));
     }
@@ -143,6 +149,35 @@ pub fn request(
         );
     }
     Ok(out)
+}
+
+/// Why the route's own rule admits nobody here: an earlier rule's path in its `notPaths`
+/// (for all of its methods), or its policy template not matching what the route regex did.
+fn forbidden_why(mesh: &Mesh, e: &Evaluation<'_>, route: usize, path: &str) -> String {
+    let Some(w) = &e.workload else {
+        return "no ALLOW rule matches".into();
+    };
+    let rule = e
+        .translation
+        .map_or(route, |t| t.virtual_service.http[route].rule);
+    let excluded: Vec<String> = mesh
+        .policies_for(w)
+        .filter(|p| p.action == Action::Allow && p.origin == Origin::Rule(rule))
+        .flat_map(|p| p.rules.iter().flat_map(|r| r.to.iter()))
+        .flat_map(|o| o.not_paths.iter())
+        .filter(|np| super::path::Template::parse(np).matches(path))
+        .cloned()
+        .collect();
+    match excluded.first() {
+        Some(np) => format!(
+            "the route leads to rule {}, but the controller excludes the earlier rule's path `{np}` from that rule's policies for all of its methods (split the methods into separate rules)",
+            rule + 1
+        ),
+        None => format!(
+            "the route leads to rule {}, but its policies' path template does not match this path (route regexes and Envoy's templates differ here)",
+            rule + 1
+        ),
+    }
 }
 
 fn policies(out: &mut String, e: &Evaluation<'_>) {
@@ -182,13 +217,20 @@ fn policies(out: &mut String, e: &Evaluation<'_>) {
 pub fn verdict_text(v: &Verdict) -> String {
     match v {
         Verdict::NotFound => "404 at the gateway".into(),
-        Verdict::Forbidden => "403 RBAC: access denied — the route leads here, but no ALLOW rule matches (an earlier rule's path is excluded from this rule's policies, for all its methods)".into(),
-        Verdict::Allowed { authorizers, grants } => {
+        Verdict::Forbidden => "403 RBAC: access denied: no ALLOW rule matches".into(),
+        Verdict::Allowed {
+            authorizers,
+            grants,
+        } => {
             let mut parts = Vec::new();
             if !authorizers.is_empty() {
                 parts.push(format!(
                     "{} must allow it (ext_authz from the workload's sidecar)",
-                    authorizers.iter().cloned().collect::<Vec<_>>().join(" and ")
+                    authorizers
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ));
             }
             let folded = fold_scope_keys(grants);
@@ -305,7 +347,7 @@ mod tests {
             text.contains("route:    rule 2 of 2: /anything/{**} [POST, GET]"),
             "{text}"
         );
-        assert!(text.contains("→ 403 RBAC: access denied"), "{text}");
+        assert!(text.contains("→ 403 RBAC: access denied: the route leads to rule 2, but the controller excludes the earlier rule's path `/anything/{*}/one`"), "{text}");
         assert!(text.contains("tokens:   an invalid token"), "{text}");
         let err = request(
             &mesh,

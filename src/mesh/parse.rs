@@ -138,7 +138,7 @@ fn policy(obj: &Value) -> AuthorizationPolicy {
         origin: if rules_have_no_to(spec) {
             Origin::InCluster
         } else {
-            Origin::Rule(0)
+            Origin::Rule(rule_index(&name).unwrap_or(0))
         },
         name,
         namespace: str_at(obj, "/metadata/namespace").to_string(),
@@ -150,6 +150,15 @@ fn policy(obj: &Value) -> AuthorizationPolicy {
             .map(str::to_string),
         rules,
     }
+}
+
+/// The rule index in kexpose's policy names (`<name>-r<i>-allow…`, `<name>-r<i>-custom-…`).
+fn rule_index(name: &str) -> Option<usize> {
+    ["-allow", "-custom-"].iter().find_map(|kind| {
+        let head = &name[..name.rfind(kind)?];
+        let (_, digits) = head.rsplit_once("-r")?;
+        digits.parse().ok()
+    })
 }
 
 fn rules_have_no_to(spec: &Value) -> bool {
