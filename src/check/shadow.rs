@@ -50,6 +50,23 @@ pub(crate) fn check(ctx: &mut Ctx) {
         return;
     }
     for (wi, wl) in ctx.spec.workloads.iter().enumerate() {
+        // Cheap filter first: a rule can only be shadowed when an earlier rule shares a
+        // method with it and lacks another of its methods (distinct method sets are few).
+        let mut sets: Vec<Vec<&String>> = Vec::new();
+        let mut candidate = false;
+        for r in &wl.rules {
+            let mine: Vec<&String> = r.methods.iter().collect();
+            candidate |= sets.iter().any(|earlier| {
+                mine.iter().any(|m| earlier.contains(m))
+                    && mine.iter().any(|m| !earlier.contains(m))
+            });
+            if !sets.contains(&mine) {
+                sets.push(mine);
+            }
+        }
+        if !candidate {
+            continue;
+        }
         let mesh = translate(
             &[("APIRule".into(), apirule(&wl.rules))],
             &Settings::default(),
