@@ -209,7 +209,7 @@ fn workload(w: &mut impl Write, i: usize, rules: usize) -> std::io::Result<()> {
             - requiredScopes: [admin]
         timeout: 30
       - path: /*
-        methods: [GET, POST]
+        methods: [GET]
         extAuth:
           authorizers: [partner-auth]
           audiences: [partner-api]

@@ -108,6 +108,11 @@ codes! {
     JwtScopesScpClaim = "jwt-scopes-scp-claim", Warning, "`requiredScopes` with Microsoft Entra ID tokens, whose space-separated `scp` claim Istio does not split";
     ApiruleEmptyValue = "apirule-empty-value", Error, "an empty scope or audience, or an empty list of them";
     ApiruleCorsWithoutOptions = "apirule-cors-without-options", Warning, "CORS is configured but a rule does not allow OPTIONS (preflight requests fail)";
+    ApiruleMethodShadowed = "apirule-method-shadowed", Warning, "an earlier rule's path is excluded from this rule's policies for all its methods, so requests with a method the earlier rule lacks get 403";
+    SelectorInvalid = "selector-invalid", Error, "a pod selector that is empty or has a key or value Kubernetes refuses as a label";
+    IngressPrincipalInvalid = "ingress-principal-invalid", Error, "an ingress gateway principal not of the form `<trust domain>/ns/<namespace>/sa/<service account>`";
+    WorkloadSelectorMissing = "workload-selector-missing", Error, "a workload (or a rule's own service) without `selector` where policies must select its pods (`--target istio`, `allowInClusterCallers`)";
+    AllowInClusterCallers = "allow-in-cluster-callers", Warning, "`allowInClusterCallers` admits every caller but the ingress gateway on every path, without token or authorizer";
     // ---- oauth2-proxy ----
     Oauth2ProxyIssuerInvalid = "oauth2-proxy-issuer-invalid", Error, "an issuer whose discovery fails or never matches: not the exact `https://<host>` of a SAP Cloud Identity Services tenant, or with a query, fragment or user info";
     Oauth2ProxyIssuerHttp = "oauth2-proxy-issuer-http", Warning, "an `http://` issuer: discovery and signing keys travel unprotected";

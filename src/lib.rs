@@ -5,6 +5,8 @@
 //! canonical YAML) → [`write`](mod@write) (all-or-nothing). Data flows one way: what both `check` and
 //! `plan` need lives below them, in [`spec::names`] (name and format predicates),
 //! [`spec::resolve`] (resolved domain facts) and [`paths`] (the APIRule path-pattern model).
+//! [`mesh`] (the Istio objects the api-gateway controller builds from APIRules, and their
+//! evaluation as Envoy does it) also sits below `check`, `plan`, `render` and `diff`.
 //! The library never prints (the print lints in `Cargo.toml`); the `kexpose` binary does.
 
 pub mod check;
@@ -12,6 +14,7 @@ pub mod diag;
 pub mod diff;
 pub mod doctor;
 pub mod import;
+pub mod mesh;
 mod par;
 pub mod paths;
 pub mod plan;
@@ -114,7 +117,16 @@ pub fn compile_for(
         }
         _ => {}
     }
-    let checked = check::check(&source);
+    let mut checked = check::check(&source);
+    if target.istio
+        && let Some(spec) = &checked.spec
+    {
+        let extra = check::mesh::istio_target(spec, &source, &checked.pointers);
+        checked.diagnostics.extend(extra);
+        checked
+            .diagnostics
+            .sort_by_key(|d| (d.span.map_or(0, |s| s.start), d.code));
+    }
     finish(
         source,
         checked.diagnostics,

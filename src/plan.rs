@@ -54,6 +54,10 @@ pub struct Target {
     /// The objects are printed as one stream for Argo CD (the config-management plugin):
     /// the partial Istio object gets Argo CD's sync options whatever `release_objects` is.
     pub stream: bool,
+    /// Plain Istio instead of Kyma: VirtualServices, AuthorizationPolicies,
+    /// RequestAuthentications and the mesh config fragment instead of APIRules and the
+    /// Istio CR (`render --target istio`).
+    pub istio: bool,
 }
 
 impl Default for Target {
@@ -63,6 +67,7 @@ impl Default for Target {
             argocd_namespace: DEFAULT_ARGOCD_NAMESPACE.to_string(),
             instance: None,
             stream: false,
+            istio: false,
         }
     }
 }
@@ -190,6 +195,12 @@ pub struct Plan {
     pub apirules: Vec<ApiRule>,
     /// What the GitOps target adds.
     pub gitops: GitOps,
+    /// The mesh facts (selectors, in-cluster callers, ingress principal).
+    #[serde(skip)]
+    pub mesh: crate::mesh::Settings,
+    /// Render plain Istio objects instead of APIRules and the Istio CR.
+    #[serde(skip)]
+    pub istio_target: bool,
 }
 
 /// One `spec.config.authorizers` entry of the Istio CR.
@@ -400,6 +411,8 @@ pub fn plan_for(spec: &Spec, source: &str, target: &Target) -> Plan {
         releases,
         apirules,
         gitops: GitOps::resolve(target),
+        mesh: crate::mesh::settings_from_spec(spec, target.istio),
+        istio_target: target.istio,
     }
 }
 

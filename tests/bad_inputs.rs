@@ -11,6 +11,7 @@
 //! # expect: input-too-large -               a finding about the file as a whole (no line:col)
 //! # expect: none                            a valid spec: no diagnostic at all
 //! # exit: 0                                 only for warning-only or valid specs (default 1)
+//! # args: --target istio                    optional: extra arguments to `render`
 //! # expect-stderr: credentialsSecret        optional: text stderr must contain (e.g. a hint)
 //! # expect-output: FILE POINTER JSON        optional, for valid specs: the value at a JSON
 //! #                                         pointer of OUT/FILE (parsed back) equals JSON

@@ -76,7 +76,7 @@ fn became_public_is_reported_first_in_every_format() {
         .find(|l| l.starts_with("  ") && !l.trim().is_empty())
         .unwrap();
     assert!(
-        first.contains("BECAME PUBLIC") && first.contains("shop.c-1a2b3c.kyma.ondemand.com/*"),
+        first.contains("BECAME PUBLIC") && first.contains("shop.c-1a2b3c.kyma.ondemand.com /*"),
         "{}",
         text.stdout
     );
@@ -86,7 +86,7 @@ fn became_public_is_reported_first_in_every_format() {
     assert_eq!(md.code, 1);
     assert!(
         md.stdout
-            .starts_with("### kexpose diff: ⚠️ 1 rule became public (GET, OPTIONS)"),
+            .starts_with("### kexpose diff: ⚠️ 2 request regions became public"),
         "{}",
         md.stdout
     );
@@ -108,9 +108,20 @@ fn became_public_is_reported_first_in_every_format() {
     let json = diff(tmp.path(), "json");
     assert_eq!(json.code, 1);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(v["accessChanges"][0]["kind"], "becamePublic");
-    assert_eq!(v["accessChanges"][0]["after"]["type"], "public");
-    assert_eq!(v["accessChanges"][0]["before"]["type"], "extAuth");
+    let first = &v["accessChanges"][0];
+    assert_eq!(first["kind"], "becamePublic");
+    assert_eq!(first["weakening"], true);
+    assert_eq!(first["afterSummary"], "public");
+    assert_eq!(first["beforeSummary"], "extAuth oauth2-proxy");
+    assert_eq!(first["after"]["status"], "allowed");
+    assert_eq!(first["example"]["method"], first["method"]);
+    assert!(
+        first["example"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://shop.c-1a2b3c.kyma.ondemand.com/"),
+        "{first}"
+    );
     let obj = &v["objects"][0];
     assert_eq!(obj["changeType"], "changed");
     assert_eq!(obj["kind"], "APIRule");
@@ -119,7 +130,7 @@ fn became_public_is_reported_first_in_every_format() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["path"] == "spec.rules[3].noAuth" && f["new"] == true)
+            .any(|f| f["path"] == "spec.rules[4].noAuth" && f["new"] == true)
     );
 
     let zero = kexpose(
@@ -147,7 +158,7 @@ fn removed_scope_is_weakened_and_method_change_adds_and_removes() {
             (
                 c["kind"].as_str().unwrap().into(),
                 c["method"].as_str().unwrap().into(),
-                c["path"].as_str().unwrap().into(),
+                c["region"]["matches"][0].as_str().unwrap_or("").into(),
             )
         })
         .collect();
@@ -156,15 +167,18 @@ fn removed_scope_is_weakened_and_method_change_adds_and_removes() {
         "{kinds:?}"
     );
     assert!(
-        kinds.contains(&("added".into(), "PUT".into(), "/static/{**}".into())),
+        kinds.contains(&("becamePublic".into(), "PUT".into(), "/static/{**}".into())),
         "{kinds:?}"
     );
     assert!(
         kinds.contains(&("removed".into(), "HEAD".into(), "/static/{**}".into())),
         "{kinds:?}"
     );
-    // Loudest first.
-    assert_eq!(kinds[0].0, "weakened");
+    // Weakening first: the new public PUT, then the lost scope.
+    assert_eq!(kinds[0].0, "becamePublic");
+    assert!(
+        kinds.iter().position(|k| k.0 == "weakened") < kinds.iter().position(|k| k.0 == "removed")
+    );
 }
 
 #[test]
@@ -183,12 +197,21 @@ fn added_and_removed_workloads() {
         (obj["changeType"].as_str(), obj["name"].as_str()),
         (Some("removed"), Some("status-page"))
     );
+    // Through the gateway every region closes; in-cluster callers of the workload, whose
+    // pods no longer have any ALLOW policy, are let in by Istio (no ALLOW policy = allow).
+    let changes = v["accessChanges"].as_array().unwrap();
     assert!(
-        v["accessChanges"]
-            .as_array()
-            .unwrap()
+        changes
             .iter()
-            .all(|c| c["kind"] == "removed")
+            .filter(|c| c["caller"] == "gateway")
+            .all(|c| c["kind"] == "removed" && c["weakening"] == false),
+        "{changes:#?}"
+    );
+    assert!(
+        changes.iter().any(|c| c["caller"] == "in-cluster"
+            && c["host"] == "status.status.svc.cluster.local"
+            && c["kind"] == "becamePublic"),
+        "{changes:#?}"
     );
 
     // And the other way round: render the smaller spec, then add the workload back.
@@ -212,7 +235,10 @@ fn added_and_removed_workloads() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|c| c["kind"] == "added")
+            .filter(|c| c["caller"] == "gateway")
+            .all(
+                |c| c["weakening"] == true && (c["kind"] == "added" || c["kind"] == "becamePublic")
+            )
     );
 }
 
@@ -414,7 +440,7 @@ fn markdown_stays_under_the_comment_limit_for_2000_workloads() {
     );
     assert!(
         run.stdout
-            .starts_with("### kexpose diff: ⚠️ 2000 rules became public"),
+            .starts_with("### kexpose diff: ⚠️ 4000 request regions became public"),
         "{}",
         &run.stdout[..200]
     );
@@ -434,7 +460,8 @@ fn explain_answers_requests() {
     };
     let exact = ask("GET", "https://shop.c-1a2b3c.kyma.ondemand.com/healthz");
     assert!(
-        exact.contains("rule:   GET /healthz") && exact.contains("public"),
+        exact.contains("route:    rule 1 of 5: /healthz [GET, OPTIONS]")
+            && exact.contains("→ public"),
         "{exact}"
     );
     let one = ask(
@@ -442,25 +469,30 @@ fn explain_answers_requests() {
         "https://shop.c-1a2b3c.kyma.ondemand.com/api/orders/42?x=1",
     );
     assert!(
-        one.contains("rule:   GET /api/orders/{*}") && one.contains("scopes orders.read"),
+        one.contains("route:    rule 2 of 5: /api/orders/{*}")
+            && one.contains("scopes orders.read"),
         "{one}"
     );
     let many = ask("POST", "https://shop.c-1a2b3c.kyma.ondemand.com/api/a/b/c");
-    assert!(many.contains("rule:   POST /api/{**}"), "{many}");
+    assert!(
+        many.contains("route:    rule 4 of 5: /api/{**} [POST]"),
+        "{many}"
+    );
     let star = ask("GET", "https://shop.c-1a2b3c.kyma.ondemand.com/index.html");
     assert!(
-        star.contains("rule:   GET /*") && star.contains("extAuth oauth2-proxy"),
+        star.contains("route:    rule 5 of 5: /* [GET, OPTIONS]")
+            && star.contains("oauth2-proxy must allow it"),
         "{star}"
     );
     let none = ask("DELETE", "https://shop.c-1a2b3c.kyma.ondemand.com/api/x");
     assert!(
-        none.contains("no rule matches DELETE /api/x: 404 at the gateway"),
+        none.contains("none of the 5 routes matches DELETE /api/x: 404 at the gateway"),
         "{none}"
     );
     let wildcard = ask("GET", "https://anything.apps.example.com/status");
     assert!(wildcard.contains("*.apps.example.com"), "{wildcard}");
     let nohost = ask("GET", "https://elsewhere.example.com/");
-    assert!(nohost.contains("no APIRule exposes host"), "{nohost}");
+    assert!(nohost.contains("no VirtualService serves host"), "{nohost}");
     // The hardened default protects oauth2-proxy's own endpoints; the tutorial's "" does not.
     let hardened = kexpose(
         &[
@@ -492,9 +524,9 @@ fn explain_answers_requests() {
     );
     let table = kexpose(&["explain", RICH], &dir);
     assert!(
-        table
-            .stdout
-            .contains("shop.c-1a2b3c.kyma.ondemand.com  (APIRule shop/shop-api)"),
+        table.stdout.contains(
+            "shop.c-1a2b3c.kyma.ondemand.com  (VirtualService shop/shop-api, from shop/shop-api)"
+        ),
         "{}",
         table.stdout
     );

@@ -1,5 +1,6 @@
 //! Golden trees: every `fixtures/<case>/kexpose.yaml` renders, through the built binary, to
-//! exactly `fixtures/<case>/expected/` (byte for byte, no file more or less).
+//! exactly `fixtures/<case>/expected/` (byte for byte, no file more or less), and with
+//! `--target istio` to `fixtures/<case>/expected-istio/`.
 //!
 //! After an intended change, accept with `INSTA_UPDATE=always cargo test --test golden` (the
 //! one accept flow for all expected output, see `docs/development.md`) and read every changed
@@ -19,49 +20,62 @@ fn fixtures_render_to_their_golden_trees() {
             continue;
         }
         cases += 1;
-        let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("out");
-        let run = kexpose(
-            &["render", "kexpose.yaml", "-o", out.to_str().unwrap()],
-            &case,
-        );
-        assert_eq!(run.code, 0, "{name}: render failed:\n{}", run.stderr);
-        assert!(!run.stderr.contains("error["), "{name}: {}", run.stderr);
-        let mut got = read_tree(&out);
-        got.remove(".kexpose-manifest");
-        let expected_dir = case.join("expected");
-        if bless {
-            let _ = std::fs::remove_dir_all(&expected_dir);
-            for (path, bytes) in &got {
-                let p = expected_dir.join(path);
-                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-                std::fs::write(p, bytes).unwrap();
+        // Each fixture twice: the Kyma target (expected/) and plain Istio (expected-istio/).
+        for (target, expected) in [("kyma", "expected"), ("istio", "expected-istio")] {
+            let name = format!(
+                "{} --target {target}",
+                case.file_name().unwrap().to_string_lossy()
+            );
+            let tmp = tempfile::tempdir().unwrap();
+            let out = tmp.path().join("out");
+            let run = kexpose(
+                &[
+                    "render",
+                    "kexpose.yaml",
+                    "-o",
+                    out.to_str().unwrap(),
+                    "--target",
+                    target,
+                ],
+                &case,
+            );
+            assert_eq!(run.code, 0, "{name}: render failed:\n{}", run.stderr);
+            assert!(!run.stderr.contains("error["), "{name}: {}", run.stderr);
+            let mut got = read_tree(&out);
+            got.remove(".kexpose-manifest");
+            let expected_dir = case.join(expected);
+            if bless {
+                let _ = std::fs::remove_dir_all(&expected_dir);
+                for (path, bytes) in &got {
+                    let p = expected_dir.join(path);
+                    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                    std::fs::write(p, bytes).unwrap();
+                }
+                continue;
             }
-            continue;
-        }
-        let want = if expected_dir.exists() {
-            read_tree(&expected_dir)
-        } else {
-            Default::default()
-        };
-        for (path, bytes) in &want {
-            match got.get(path) {
-                None => failures.push(format!("{name}: missing {path}")),
-                Some(g) if g != bytes => failures.push(format!(
-                    "{name}: {path} differs:\n{}",
-                    similar::TextDiff::from_lines(
-                        String::from_utf8_lossy(bytes),
-                        String::from_utf8_lossy(g)
-                    )
-                    .unified_diff()
-                    .header("expected", "rendered")
-                )),
-                _ => {}
+            let want = if expected_dir.exists() {
+                read_tree(&expected_dir)
+            } else {
+                Default::default()
+            };
+            for (path, bytes) in &want {
+                match got.get(path) {
+                    None => failures.push(format!("{name}: missing {path}")),
+                    Some(g) if g != bytes => failures.push(format!(
+                        "{name}: {path} differs:\n{}",
+                        similar::TextDiff::from_lines(
+                            String::from_utf8_lossy(bytes),
+                            String::from_utf8_lossy(g)
+                        )
+                        .unified_diff()
+                        .header("expected", "rendered")
+                    )),
+                    _ => {}
+                }
             }
-        }
-        for path in got.keys().filter(|p| !want.contains_key(*p)) {
-            failures.push(format!("{name}: unexpected {path}"));
+            for path in got.keys().filter(|p| !want.contains_key(*p)) {
+                failures.push(format!("{name}: unexpected {path}"));
+            }
         }
     }
     assert!(cases >= 3, "expected at least three fixtures");

@@ -180,9 +180,21 @@ pub(crate) fn check(ctx: &mut Ctx) {
                     .with_help("name at least one authorizer");
                 }
             }
+            // All routes carry the same corsPolicy, so a preflight works wherever some rule
+            // routes OPTIONS: warn only when no OPTIONS rule covers this rule's path.
+            let options_elsewhere = || {
+                let Ok(mine) = PathPattern::parse(&rule.path) else {
+                    return false;
+                };
+                wl.rules.iter().any(|o| {
+                    o.methods.iter().any(|m| m == "OPTIONS")
+                        && PathPattern::parse(&o.path).is_ok_and(|p| p.covers(&mine))
+                })
+            };
             if wl.cors.is_some()
                 && !rule.methods.iter().any(|m| m == "OPTIONS")
                 && !rule.methods.is_empty()
+                && !options_elsewhere()
             {
                 ctx.report(Code::ApiruleCorsWithoutOptions, &format!("{}/methods", rbase()), format!("workload `{}` configures CORS but this rule does not allow OPTIONS: browsers' preflight requests to `{}` fail", wl.name, rule.path))
                     .with_help("add OPTIONS to the methods");

@@ -17,6 +17,7 @@ mod apirule;
 mod apirule_fidelity;
 mod authorizer;
 mod go_syntax;
+pub mod mesh;
 mod oauth2_proxy;
 pub use oauth2_proxy::flags as oauth2_proxy_flags;
 mod oauth2_proxy_start;
@@ -24,6 +25,7 @@ mod refs;
 pub mod schema;
 mod security;
 mod segment_trie;
+mod shadow;
 mod starter;
 
 use crate::diag::{Code, Diagnostic};
@@ -122,6 +124,8 @@ pub fn check(src: &SourceFile) -> Checked {
     oauth2_proxy::check(&mut ctx);
     security::check(&mut ctx);
     starter::check(&mut ctx);
+    shadow::check(&mut ctx);
+    mesh::check(&mut ctx);
     let mut diagnostics = without_knock_on(ctx.diags, &ctx.origins);
     sort(&mut diagnostics);
     Checked {

@@ -96,6 +96,7 @@ pub fn base_objects(
     templates: Option<&Path>,
     rev: &str,
     policy: &Policy,
+    target: &crate::Target,
 ) -> Result<Vec<super::Object>, BaseError> {
     let dir = spec
         .parent()
@@ -133,7 +134,13 @@ pub fn base_objects(
             });
         }
     };
-    let c = crate::compile(source, &file, &Templates::from_texts(overrides), policy);
+    let c = crate::compile_for(
+        source,
+        &file,
+        &Templates::from_texts(overrides),
+        policy,
+        target,
+    );
     match c.outputs.as_ref().filter(|_| !c.has_errors()) {
         Some(outputs) => Ok(super::objects_from_outputs(outputs)?),
         None => Err(BaseError::Invalid {

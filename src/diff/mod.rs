@@ -1,4 +1,5 @@
-//! Diff: what changes between two renders — first who can call what (the access model), then
+//! Diff: what changes between two renders — first who can call what (the effective access of
+//! the Istio model, [`crate::mesh`]), then
 //! the objects (identity apiVersion/kind/namespace/name; Helm values by path) with changed field
 //! paths and a unified diff.
 //!
@@ -486,8 +487,9 @@ fn all_scalars(items: &[Value]) -> bool {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Diff {
-    /// Who can call what, before → after.
-    pub access_changes: Vec<access::AccessChange>,
+    /// Who can call what, before → after: every region of request paths whose verdict
+    /// changed, weakening changes first.
+    pub access_changes: Vec<crate::mesh::compare::Change>,
     /// Authorizer registration and oauth2-proxy flag changes.
     pub authorizer_changes: Vec<access::AuthorizerChange>,
     /// Object changes.
@@ -502,7 +504,10 @@ impl Diff {
             access::Model::from_objects(after),
         );
         Diff {
-            access_changes: access::compare(&mb, &ma),
+            access_changes: crate::mesh::compare::compare(
+                &explain::mesh_of(before),
+                &explain::mesh_of(after),
+            ),
             authorizer_changes: access::compare_authorizers(&mb, &ma),
             objects: compare_objects(before, after),
         }

@@ -1,8 +1,8 @@
 //! Report formats: text (terminal), markdown (pull-request comments, size-capped) and JSON
 //! (a stable shape for tools).
 
-use super::access::{AccessChange, AccessChangeKind};
 use super::{ChangeType, Diff, ObjectChange};
+use crate::mesh::compare::{Change as AccessChange, ChangeKind as AccessChangeKind};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -34,9 +34,8 @@ impl Paint {
         let label = format!("{:<14}", k.to_string());
         match k {
             AccessChangeKind::BecamePublic => self.wrap("1;31", &label.to_uppercase()),
-            AccessChangeKind::Weakened => self.wrap("31", &label),
+            AccessChangeKind::Added | AccessChangeKind::Weakened => self.wrap("31", &label),
             AccessChangeKind::Changed => self.wrap("33", &label),
-            AccessChangeKind::Added => self.wrap("32", &label),
             AccessChangeKind::Removed => self.wrap("35", &label),
             AccessChangeKind::Narrowed => self.wrap("36", &label),
         }
@@ -49,34 +48,21 @@ pub fn summary(diff: &Diff) -> String {
         return "no differences".into();
     }
     let mut parts = Vec::new();
-    // Access changes are per method; a rule is a host and path. Count rules, and name the
-    // methods when a kind has one rule.
-    let rules_of = |k: AccessChangeKind| {
-        let mut rules: Vec<(&str, &str, Vec<&str>)> = Vec::new();
-        for c in diff.access_changes.iter().filter(|c| c.kind == k) {
-            match rules
-                .iter_mut()
-                .find(|(h, p, _)| *h == c.host && *p == c.path)
-            {
-                Some((_, _, methods)) => methods.push(&c.method),
-                None => rules.push((&c.host, &c.path, vec![&c.method])),
-            }
-        }
-        rules
-    };
+    let count = |k: AccessChangeKind| diff.access_changes.iter().filter(|c| c.kind == k).count();
     for (k, label) in [
         (AccessChangeKind::BecamePublic, "became public"),
+        (AccessChangeKind::Added, "opened"),
         (AccessChangeKind::Weakened, "weakened"),
         (AccessChangeKind::Changed, "changed access"),
-        (AccessChangeKind::Added, "added"),
-        (AccessChangeKind::Removed, "removed"),
         (AccessChangeKind::Narrowed, "narrowed"),
+        (AccessChangeKind::Removed, "closed"),
     ] {
-        let rules = rules_of(k);
-        match rules.as_slice() {
-            [] => {}
-            [(_, _, methods)] => parts.push(format!("1 rule {label} ({})", methods.join(", "))),
-            _ => parts.push(format!("{} rules {label}", rules.len())),
+        let n = count(k);
+        if n > 0 {
+            parts.push(format!(
+                "{n} request region{} {label}",
+                if n == 1 { "" } else { "s" }
+            ));
         }
     }
     let weak = diff.authorizer_changes.iter().filter(|a| a.weakens).count();
@@ -99,11 +85,16 @@ pub fn summary(diff: &Diff) -> String {
 }
 
 fn access_line(c: &AccessChange) -> (String, String) {
-    let show = |a: &Option<super::access::Access>| {
-        a.as_ref()
-            .map_or_else(|| "—".to_string(), |a| a.to_string())
-    };
-    (show(&c.before), show(&c.after))
+    (c.before_summary.clone(), c.after_summary.clone())
+}
+
+/// Where a change applies: host and path region, or the workload for in-cluster callers.
+fn where_text(c: &AccessChange) -> String {
+    if c.caller == "in-cluster" {
+        format!("in-cluster callers of {}", c.host)
+    } else {
+        format!("{} {}", c.host, c.region)
+    }
 }
 
 fn field_value(v: &Option<Value>) -> String {
@@ -148,11 +139,15 @@ pub fn text(diff: &Diff, color: bool) -> String {
             let (b, a) = access_line(c);
             let _ = writeln!(
                 out,
-                "  {} {:<7} {}{}",
+                "  {} {:<7} {}",
                 p.kind(c.kind),
                 c.method,
-                c.host,
-                c.path
+                where_text(c)
+            );
+            let _ = writeln!(
+                out,
+                "  {:<14} e.g. {} {}",
+                "", c.example.method, c.example.url
             );
             let _ = writeln!(out, "  {:<14} {b}  →  {a}", "");
         }
@@ -278,12 +273,8 @@ fn fence(body: &str) -> String {
 /// Markdown report for a pull-request comment, kept under [`MARKDOWN_LIMIT`] characters.
 pub fn markdown(diff: &Diff) -> String {
     let mut out = String::new();
-    let loud = diff.access_changes.iter().any(|c| {
-        matches!(
-            c.kind,
-            AccessChangeKind::BecamePublic | AccessChangeKind::Weakened
-        )
-    }) || diff.authorizer_changes.iter().any(|a| a.weakens);
+    let loud = diff.access_changes.iter().any(|c| c.weakening)
+        || diff.authorizer_changes.iter().any(|a| a.weakens);
     let _ = writeln!(
         out,
         "### kexpose diff: {}{}\n",
@@ -297,20 +288,20 @@ pub fn markdown(diff: &Diff) -> String {
     let budget = MARKDOWN_LIMIT - 400;
     let mut cut_rows = 0;
     if !diff.access_changes.is_empty() {
-        out.push_str("#### Access changes\n\n| change | method | host | path | before | after |\n|---|---|---|---|---|---|\n");
+        out.push_str("#### Access changes\n\n| change | method | where | example | before | after |\n|---|---|---|---|---|---|\n");
         for c in &diff.access_changes {
             let (b, a) = access_line(c);
-            let kind = match c.kind {
-                AccessChangeKind::BecamePublic | AccessChangeKind::Weakened => {
-                    format!("**{}**", c.kind)
-                }
-                k => k.to_string(),
+            let kind = if c.weakening {
+                format!("**{}**", c.kind)
+            } else {
+                c.kind.to_string()
             };
             let row = format!(
-                "| {kind} | {} | {} | {} | {} | {} |\n",
-                cell(&c.method),
-                cell(&c.host),
-                cell(&c.path),
+                "| {kind} | {} | {} | `{} {}` | {} | {} |\n",
+                c.method,
+                cell(&where_text(c)),
+                c.example.method,
+                cell(&c.example.url),
                 cell(&b),
                 cell(&a)
             );

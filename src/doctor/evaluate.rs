@@ -6,7 +6,7 @@
 //! replace `diff::access` in one place.
 
 use super::jwt::{Keys, Token, VERIFIABLE_ALGS, string_list};
-use crate::diff::access::{Access, Alternative, Model};
+use super::rules::{Access, Alternative, Model};
 use indexmap::IndexMap;
 use std::collections::BTreeSet;
 

@@ -16,9 +16,9 @@ pub mod http;
 pub mod jwt;
 pub mod probe;
 pub mod report;
+pub mod rules;
 
 use crate::diag::{Code, Diagnostic, Severity};
-use crate::diff::access::{Access, Model};
 use crate::paths::PathPattern;
 use crate::source::SourceFile;
 use crate::spec::{AuthorizerType, IdentityProvider, Spec};
@@ -26,6 +26,7 @@ use crate::yaml::PointerTable;
 use evaluate::{Decision, ProxyContext, ProxyFlags};
 use http::{Client, Failure};
 use jwt::{Keys, Token};
+use rules::{Access, Model};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -4,9 +4,9 @@
 
 use super::http::{Client, Failure};
 use super::jwt::Token;
+use super::rules::{Access, Model};
 use super::{Judgement, Options, Places, ProbeReport, Report, groups, sample_path};
 use crate::diag::{Code, Diagnostic};
-use crate::diff::access::{Access, Model};
 use crate::spec::Spec;
 
 /// What a request should get.

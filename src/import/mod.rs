@@ -370,6 +370,8 @@ impl Importer {
             timeout: s["timeout"].as_i64(),
             cors,
             rules,
+            selector: None,
+            allow_in_cluster_callers: None,
         };
         self.add_workload(doc, p, w);
     }
@@ -680,6 +682,7 @@ fn rule_service(doc: &mut Doc, p: &str, v: &Value) -> Option<RuleService> {
         port,
         namespace: v["namespace"].as_str().map(str::to_string),
         external: v["external"].as_bool(),
+        selector: None,
     })
 }
 

@@ -97,6 +97,8 @@ pub(super) fn apirule(im: &mut Importer, doc: &mut Doc, index: usize, p: &str, o
         timeout: s["timeout"].as_i64(),
         cors,
         rules,
+        selector: None,
+        allow_in_cluster_callers: None,
     };
     im.add_workload(doc, p, w);
 }

@@ -271,7 +271,7 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
         }
     }
     let mut istio = Vec::new();
-    if !plan.authorizers.is_empty() {
+    if !plan.authorizers.is_empty() && !plan.istio_target {
         let path = "istio/authorizers.yaml".to_string();
         let ctx = context! {
             authorizers => J::from(Serde(&plan.authorizers)),
@@ -293,11 +293,62 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
         let result = r.produce(&path, schemas::Kind::ApiRule, ctx, false);
         (path, result)
     });
+    // The mesh model reads the APIRules as the controller does: from the objects.
+    let mut mesh_input: Vec<(String, serde_json::Value)> = Vec::new();
     for (path, result) in produced {
-        if r.record(path.clone(), schemas::Kind::ApiRule, result)
-            .is_some()
-        {
+        if plan.istio_target {
+            match result {
+                Ok(c) => mesh_input.extend(c.values.into_iter().map(|v| ("APIRule".into(), v))),
+                Err(d) => r.errors.push(*d),
+            }
+        } else if let Some(values) = r.record(path.clone(), schemas::Kind::ApiRule, result) {
+            mesh_input.extend(values.into_iter().map(|v| ("APIRule".into(), v)));
             apirules.push(path);
+        }
+    }
+    let mut mesh_files = Vec::new();
+    if plan.istio_target || !plan.mesh.allow_in_cluster.is_empty() {
+        let mut authorizers = Vec::new();
+        for a in &plan.authorizers {
+            authorizers.push(serde_json::to_value(a).expect("authorizers are JSON"));
+        }
+        mesh_input.push((
+            "Istio".into(),
+            serde_json::json!({ "spec": { "config": { "authorizers": authorizers } } }),
+        ));
+        let mesh = crate::mesh::translate(&mesh_input, &plan.mesh);
+        let head = header(&plan.source);
+        for t in &mesh.translations {
+            let (ns, name) = t.apirule.split_once('/').unwrap_or(("", &t.apirule));
+            let (path, objs) = if plan.istio_target {
+                (
+                    format!("istio/{ns}/{name}.yaml"),
+                    crate::mesh::render::translation_objects(t, &plan.labels),
+                )
+            } else {
+                (
+                    format!("policies/{ns}/{name}.yaml"),
+                    crate::mesh::render::policy_objects(t, &plan.labels, true),
+                )
+            };
+            if r.emit_values(&head, path.clone(), &objs, true) {
+                mesh_files.push(path);
+            }
+        }
+        if plan.istio_target && !mesh.providers.is_empty() {
+            // Not objects to apply: istiod's Helm values and an istioctl overlay (docs/istio-target.md).
+            r.emit_values(
+                &format!("{head}\n# Helm values for istiod: helm upgrade istiod istio/istiod -n istio-system --reuse-values -f THIS_FILE"),
+                "istio/mesh-config/istiod-values.yaml".into(),
+                &[crate::mesh::render::istiod_values(&mesh)],
+                false,
+            );
+            r.emit_values(
+                &format!("{head}\n# An overlay for istioctl install -f YOUR_OVERLAY -f THIS_FILE (merge by hand if yours sets extensionProviders: the list is replaced as a whole)"),
+                "istio/mesh-config/istio-operator.yaml".into(),
+                &[crate::mesh::render::istio_operator(&mesh)],
+                false,
+            );
         }
     }
     let mut namespaces = Vec::new();
@@ -320,6 +371,7 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
         .chain(&release_objects)
         .chain(&istio)
         .chain(&apirules)
+        .chain(&mesh_files)
         .cloned()
         .collect();
     let object_files = resources.clone();
@@ -355,6 +407,51 @@ struct Renderer<'a> {
 }
 
 impl Renderer<'_> {
+    /// Record a file of objects built in code (the mesh model): each validated against its
+    /// output schema, emitted as canonical YAML. `objects` says whether they are Kubernetes
+    /// objects (kept for the stream) or a values fragment. Returns whether it was recorded.
+    fn emit_values(
+        &mut self,
+        header: &str,
+        path: String,
+        values: &[serde_json::Value],
+        objects: bool,
+    ) -> bool {
+        let mut docs = Vec::new();
+        for v in values {
+            let kind = match v.get("kind").and_then(serde_json::Value::as_str) {
+                Some("VirtualService") => schemas::Kind::VirtualService,
+                Some("AuthorizationPolicy") => schemas::Kind::AuthorizationPolicy,
+                Some("RequestAuthentication") => schemas::Kind::RequestAuthentication,
+                _ => schemas::Kind::MeshConfig,
+            };
+            let emitted = schemas::validate(kind, v).and_then(|()| crate::yaml::emit(v, false));
+            match emitted {
+                Ok(text) => docs.push(text),
+                Err(e) => {
+                    self.errors.push(Diagnostic::new(
+                        Code::OutputSchema,
+                        None,
+                        format!("{path}: {e}"),
+                    ));
+                    return false;
+                }
+            }
+        }
+        let mut text = format!("{header}\n");
+        for d in &docs {
+            if docs.len() > 1 {
+                text.push_str("---\n");
+            }
+            text.push_str(d);
+        }
+        self.files.insert(path.clone(), text);
+        if objects {
+            self.docs.insert(path, docs);
+        }
+        true
+    }
+
     /// Render one file; on success return its parsed documents (an error is recorded
     /// otherwise). `ctx` gets `header` added.
     fn emit(

@@ -22,7 +22,35 @@ pub enum Kind {
     FluxHelmRepository,
     /// Flux HelmRelease helm.toolkit.fluxcd.io/v2 of the oauth2-proxy chart.
     FluxHelmRelease,
+    /// VirtualService networking.istio.io/v1 (`--target istio`).
+    VirtualService,
+    /// AuthorizationPolicy security.istio.io/v1.
+    AuthorizationPolicy,
+    /// RequestAuthentication security.istio.io/v1 (`--target istio`).
+    RequestAuthentication,
+    /// Mesh config extension providers: istiod values or IstioOperator (`--target istio`).
+    MeshConfig,
 }
+
+/// The schemas of the objects the mesh model builds in code (no template).
+pub const MESH_SCHEMAS: [(Kind, &str); 4] = [
+    (
+        Kind::VirtualService,
+        include_str!("../../schemas/istio-virtualservice.schema.json"),
+    ),
+    (
+        Kind::AuthorizationPolicy,
+        include_str!("../../schemas/istio-authorizationpolicy.schema.json"),
+    ),
+    (
+        Kind::RequestAuthentication,
+        include_str!("../../schemas/istio-requestauthentication.schema.json"),
+    ),
+    (
+        Kind::MeshConfig,
+        include_str!("../../schemas/istio-meshconfig-providers.schema.json"),
+    ),
+];
 
 impl Kind {
     /// Where an object of this kind embeds oauth2-proxy chart values, checked against the
@@ -41,11 +69,13 @@ fn validators() -> &'static Vec<(Kind, jsonschema::Validator)> {
     V.get_or_init(|| {
         super::OUTPUTS
             .iter()
-            .map(|o| {
+            .map(|o| (o.kind, o.schema))
+            .chain(MESH_SCHEMAS)
+            .map(|(kind, text)| {
                 let schema: Value =
-                    serde_json::from_str(o.schema).expect("committed output schemas are JSON");
+                    serde_json::from_str(text).expect("committed output schemas are JSON");
                 (
-                    o.kind,
+                    kind,
                     jsonschema::validator_for(&schema).expect("committed output schemas compile"),
                 )
             })

@@ -87,6 +87,14 @@ pub struct Cluster {
     /// Emit Namespace objects (label `istio-injection: enabled`). Default true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manage_namespaces: Option<bool>,
+    /// (`--target istio`) The SPIFFE principal of the ingress gateway's pods, which every
+    /// ALLOW policy admits: `<trust domain>/ns/<namespace>/sa/<service account>`. Default
+    /// `cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account` (istioctl's
+    /// and Kyma's gateway; an `istio/gateway` Helm release uses its release name, e.g.
+    /// `cluster.local/ns/istio-ingress/sa/istio-ingress`). Kyma's controller always uses the
+    /// default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_gateway_principal: Option<String>,
 }
 
 /// An OIDC issuer.
@@ -278,6 +286,17 @@ pub struct Workload {
     pub cors: Option<Cors>,
     /// Ordered access rules, most specific first.
     pub rules: Vec<Rule>,
+    /// The pod labels the workload's Service selects (its `spec.selector`), copied into
+    /// every AuthorizationPolicy and RequestAuthentication. Required by `--target istio` and
+    /// by `allowInClusterCallers`: kexpose never guesses it, since a selector that matches no
+    /// pod leaves the workload without ALLOW policies, and Istio then allows everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<IndexMap<String, String>>,
+    /// Admit callers other than the ingress gateway (other pods, plaintext callers) on every
+    /// path of the workload, without token or authorizer: the ALLOW policy the api-gateway
+    /// troubleshooting guide documents for blocked in-cluster communication. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_in_cluster_callers: Option<bool>,
 }
 
 /// The workload's default service.
@@ -311,6 +330,10 @@ pub struct RuleService {
     /// Whether the service is outside the mesh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<bool>,
+    /// The pod labels this Service selects (`--target istio`, when it is not the
+    /// workload's Service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<IndexMap<String, String>>,
 }
 
 /// APIRule `corsPolicy`.

@@ -35,6 +35,8 @@ pub struct Case {
     pub outputs: Vec<(String, String, Value)>,
     /// A known kexpose bug: what goes wrong today.
     pub bug: Option<String>,
+    /// Extra `render` arguments (`# args: --target istio`).
+    pub args: Vec<String>,
 }
 
 impl Case {
@@ -48,11 +50,13 @@ impl Case {
             stderr_contains: Vec::new(),
             outputs: Vec::new(),
             bug: None,
+            args: Vec::new(),
         }
     }
 }
 
-pub const DIRECTIVES: [&str; 5] = [
+pub const DIRECTIVES: [&str; 6] = [
+    "# args:",
     "# expect:",
     "# exit:",
     "# expect-stderr:",
@@ -119,6 +123,9 @@ pub fn parse_header(name: &str, path: PathBuf, text: &str) -> Result<Case, Strin
             case.outputs.push((file.to_string(), pointer, value));
         } else if let Some(rest) = line.strip_prefix("# bug:") {
             case.bug = Some(rest.trim().to_string());
+        } else if let Some(rest) = line.strip_prefix("# args:") {
+            case.args
+                .extend(rest.split_whitespace().map(str::to_string));
         }
     }
     if !saw_expect {
@@ -238,6 +245,7 @@ pub fn run_case_and_stderr(case: &Case) -> (Option<String>, String) {
         .arg("-o")
         .arg(&out)
         .args(["--color", "never"])
+        .args(&case.args)
         .env_remove("RUST_BACKTRACE")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));

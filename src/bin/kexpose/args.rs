@@ -61,6 +61,9 @@ pub enum Command {
         /// plugin ($ARGOCD_APP_NAME is set).
         #[arg(long, value_enum, value_name = "KIND")]
         helm_release: Option<HelmReleaseArg>,
+        /// The cluster: kyma (APIRules) or istio (plain Istio objects, see docs/istio-target.md).
+        #[arg(long, value_enum, value_name = "TARGET", default_value_t = TargetArg::Kyma)]
+        target: TargetArg,
         /// Namespace of the Argo CD Applications (with --helm-release argocd).
         #[arg(long, value_name = "NAMESPACE")]
         argocd_namespace: Option<String>,
@@ -114,6 +117,9 @@ pub enum Command {
         /// Exit 0 even when there are differences (for CI steps that only report).
         #[arg(long)]
         exit_zero: bool,
+        /// The cluster: kyma (APIRules) or istio (plain Istio objects, see docs/istio-target.md).
+        #[arg(long, value_enum, value_name = "TARGET", default_value_t = TargetArg::Kyma)]
+        target: TargetArg,
         #[command(flatten)]
         diag: DiagArgs,
     },
@@ -128,6 +134,9 @@ pub enum Command {
         method: Option<String>,
         /// URL of a request to explain.
         url: Option<String>,
+        /// The cluster: kyma (APIRules) or istio (plain Istio objects, see docs/istio-target.md).
+        #[arg(long, value_enum, value_name = "TARGET", default_value_t = TargetArg::Kyma)]
+        target: TargetArg,
         #[command(flatten)]
         diag: DiagArgs,
     },
@@ -200,6 +209,19 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout, e.g. `kexpose man > kexpose.1`.
     Man,
+}
+
+/// What kind of cluster the output is for.
+#[derive(Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum TargetArg {
+    /// Kyma: APIRules v2 and the Istio CR's authorizers (the api-gateway controller
+    /// creates the Istio objects).
+    #[default]
+    Kyma,
+    /// Plain Istio (≥ 1.22) and oauth2-proxy, no Kyma: VirtualServices,
+    /// AuthorizationPolicies, RequestAuthentications and the mesh config fragment, as the
+    /// controller would create them (needs `selector` on every workload; docs/istio-target.md).
+    Istio,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,7 +7,7 @@ mod doctor;
 mod import;
 mod report;
 
-use args::{Cli, ColorChoice, Command, policy, target};
+use args::{Cli, ColorChoice, Command, TargetArg, policy, target};
 use clap::{CommandFactory, Parser};
 use kexpose::diag::{self, Code, Policy};
 use kexpose::render::Templates;
@@ -60,6 +60,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             out,
             check,
             helm_release,
+            target: target_arg,
             argocd_namespace,
             instance,
             templates,
@@ -71,7 +72,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     "--check compares an output directory; it cannot be used with `-o -`".into(),
                 );
             }
-            let target = target(stream, helm_release, argocd_namespace, instance)?;
+            let mut target = target(stream, helm_release, argocd_namespace, instance)?;
+            target.istio = target_arg == TargetArg::Istio;
             let policy = policy(&diag)?;
             let templates = load_templates(templates.as_deref())?;
             let Some(c) = compile(&spec, &templates, &policy, &target, diag.color)? else {
@@ -117,11 +119,16 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             templates,
             format,
             exit_zero,
+            target,
             diag,
         } => {
             let policy = policy(&diag)?;
             let tpl = load_templates(templates.as_deref())?;
-            let Some(after) = compile(&spec, &tpl, &policy, &Target::default(), diag.color)? else {
+            let target = Target {
+                istio: target == TargetArg::Istio,
+                ..Target::default()
+            };
+            let Some(after) = compile(&spec, &tpl, &policy, &target, diag.color)? else {
                 return Ok(ExitCode::from(2));
             };
             report(&after, &diag);
@@ -133,7 +140,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let before_objects = match (&out, &base) {
                 (Some(out), _) => kexpose::diff::objects_from_dir(out)
                     .map_err(|e| format!("cannot compare with {}: {e}", out.display()))?,
-                (None, Some(rev)) => base_objects(&spec, templates.as_deref(), rev, &policy)?,
+                (None, Some(rev)) => {
+                    base_objects(&spec, templates.as_deref(), rev, &policy, &target)?
+                }
                 (None, None) => unreachable!("clap requires --out or --base"),
             };
             let d = kexpose::diff::Diff::between(&before_objects, &after_objects);
@@ -151,6 +160,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             spec,
             method,
             url,
+            target,
             diag,
         } => {
             let policy = policy(&diag)?;
@@ -158,7 +168,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 &spec,
                 &Templates::builtin(),
                 &policy,
-                &Target::default(),
+                &Target {
+                    istio: target == TargetArg::Istio,
+                    ..Target::default()
+                },
                 diag.color,
             )?
             else {
@@ -168,14 +181,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let Some(outputs) = c.outputs.as_ref().filter(|_| !c.has_errors()) else {
                 return Ok(ExitCode::from(1));
             };
-            let model = kexpose::diff::access::Model::from_objects(
-                &kexpose::diff::objects_from_outputs(outputs)?,
-            );
+            let objects = kexpose::diff::objects_from_outputs(outputs)?;
             match (method, url) {
                 (Some(m), Some(u)) => {
-                    print!("{}", kexpose::diff::explain::request(&model, &m, &u)?)
+                    print!("{}", kexpose::diff::explain::request(&objects, &m, &u)?)
                 }
-                _ => print!("{}", kexpose::diff::explain::table(&model)),
+                _ => print!("{}", kexpose::diff::explain::table(&objects)),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -287,9 +298,10 @@ fn base_objects(
     templates: Option<&Path>,
     rev: &str,
     policy: &Policy,
+    target: &Target,
 ) -> Result<Vec<kexpose::diff::Object>, String> {
     use kexpose::diff::git::{self, BaseError};
-    git::base_objects(spec, templates, rev, policy).map_err(|e| match e {
+    git::base_objects(spec, templates, rev, policy, target).map_err(|e| match e {
         BaseError::Git(message) => message,
         BaseError::Invalid {
             source,
