@@ -184,7 +184,7 @@ func loopbackSpec(path string, p *provider) (specDoc, error) {
 		return nil, err
 	}
 	idps, _ := doc["identityProviders"].([]any)
-	for _, x := range idps {
+	for i, x := range idps {
 		m := x.(map[string]any)
 		orig, _ := m["issuer"].(string)
 		m["issuer"] = p.Issuer
@@ -192,6 +192,13 @@ func loopbackSpec(path string, p *provider) (specDoc, error) {
 		// names the provider's JWKS instead, which keeps the spec's meaning.
 		if _, ok := m["jwksUri"]; ok || strings.HasSuffix(strings.TrimSuffix(orig, "/"), ".accounts.ondemand.com") {
 			m["jwksUri"] = p.Issuer + "/jwks"
+			// Distinct providers stay distinct: the api-gateway controller (and kexpose,
+			// apirule-jwt-config-differs) refuses one issuer+jwksUri read from different token
+			// locations, so each later provider gets its own JWKS address (the query is
+			// ignored by the loopback provider's routing; the keys are the same).
+			if i > 0 {
+				m["jwksUri"] = p.Issuer + "/jwks?idp=" + fmt.Sprint(i)
+			}
 		}
 	}
 	return doc, nil
