@@ -86,7 +86,7 @@ fn became_public_is_reported_first_in_every_format() {
     assert_eq!(md.code, 1);
     assert!(
         md.stdout
-            .starts_with("### kexpose diff: ⚠️ 2 request regions became public"),
+            .starts_with("### kexpose diff: ⚠️ 1 request region became public (GET, OPTIONS)"),
         "{}",
         md.stdout
     );
@@ -440,7 +440,7 @@ fn markdown_stays_under_the_comment_limit_for_2000_workloads() {
     );
     assert!(
         run.stdout
-            .starts_with("### kexpose diff: ⚠️ 4000 request regions became public"),
+            .starts_with("### kexpose diff: ⚠️ 2000 request regions became public"),
         "{}",
         &run.stdout[..200]
     );
@@ -534,7 +534,7 @@ fn explain_answers_requests() {
 
 /// One inserted rule (three methods, a scope with Markdown in it): the object part lists the
 /// rule's fields one per line, not the whole `spec.rules` list; the summary counts one rule and
-/// names its methods; Markdown and HTML in user strings are escaped.
+/// names its methods per region; Markdown and HTML in user strings are escaped.
 #[test]
 fn inserted_rule_reads_as_one_rule_with_its_fields() {
     const ANCHOR: &str = "      - path: /api/orders/{*}\n";
@@ -547,7 +547,10 @@ fn inserted_rule_reads_as_one_rule_with_its_fields() {
     assert_eq!(text.code, 1, "{}", text.stderr);
     let summary = text.stdout.lines().next().unwrap();
     assert!(
-        summary.contains("1 rule added (GET, POST, PUT)"),
+        // Effective access, per region of request paths: PUT was unrouted, GET and POST met
+        // a later rule, and OPTIONS is now excluded by the inserted rule's path (403).
+        summary.contains("1 request region opened (PUT)")
+            && summary.contains("1 request region weakened (GET, POST)"),
         "{summary}"
     );
     let fields: Vec<&str> = text

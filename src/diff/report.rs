@@ -48,7 +48,19 @@ pub fn summary(diff: &Diff) -> String {
         return "no differences".into();
     }
     let mut parts = Vec::new();
-    let count = |k: AccessChangeKind| diff.access_changes.iter().filter(|c| c.kind == k).count();
+    // Changes are per method; count regions of request paths (host and paths), and name the
+    // methods when a kind has one region, so one rule with three methods counts once.
+    let regions_of = |k: AccessChangeKind| {
+        let mut regions: Vec<(String, Vec<&str>)> = Vec::new();
+        for c in diff.access_changes.iter().filter(|c| c.kind == k) {
+            let w = where_text(c);
+            match regions.iter_mut().find(|(r, _)| *r == w) {
+                Some((_, methods)) => methods.push(&c.method),
+                None => regions.push((w, vec![&c.method])),
+            }
+        }
+        regions
+    };
     for (k, label) in [
         (AccessChangeKind::BecamePublic, "became public"),
         (AccessChangeKind::Added, "opened"),
@@ -57,12 +69,12 @@ pub fn summary(diff: &Diff) -> String {
         (AccessChangeKind::Narrowed, "narrowed"),
         (AccessChangeKind::Removed, "closed"),
     ] {
-        let n = count(k);
-        if n > 0 {
-            parts.push(format!(
-                "{n} request region{} {label}",
-                if n == 1 { "" } else { "s" }
-            ));
+        match regions_of(k).as_slice() {
+            [] => {}
+            [(_, methods)] => {
+                parts.push(format!("1 request region {label} ({})", methods.join(", ")))
+            }
+            regions => parts.push(format!("{} request regions {label}", regions.len())),
         }
     }
     let weak = diff.authorizer_changes.iter().filter(|a| a.weakens).count();
