@@ -590,5 +590,5 @@ fn inserted_rule_reads_as_one_rule_with_its_fields() {
         );
         assert!(!line.contains("[\"*admin*"), "{line}");
     }
-    assert!(md.contains("1 rule added (GET, POST, PUT)"), "{md}");
+    assert!(md.contains("1 request region opened (PUT)"), "{md}");
 }

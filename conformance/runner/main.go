@@ -426,8 +426,8 @@ func (e *env) tokenMatrix(tid string, doc specDoc, r *rendered, name string, ent
 			method, path := rule.Methods[0], concretePath(rule.Path)
 			url := "https://" + host + path
 			ex := e.kx("explain", specPath, method, url)
-			predicted := ex.code == 0 && strings.Contains(ex.stdout, "extAuth") && strings.Contains(ex.stdout, name) &&
-				strings.Contains(ex.stdout, "needs a token that "+name+" accepts")
+			// explain answers from the Istio model: its verdict line says the authorizer decides.
+			predicted := ex.code == 0 && strings.Contains(ex.stdout, "→ "+name+" must allow it")
 			for _, tk := range e.tokens() {
 				h, err := tk.header(sec)
 				res := result{ID: fmt.Sprintf("%s %s %s: %s", tid, method, path, tk.name), Test: "runner: token matrix"}
@@ -491,7 +491,7 @@ func (e *env) pathPrefixProbe(tid string, val cliResult, r *rendered, name strin
 			// explain's prediction for the same path on a host this authorizer protects (only
 			// meaningful where the rule for that path uses this authorizer)
 			ex := e.kx("explain", specPath, "GET", "https://"+host+ep.Path)
-			if strings.Contains(ex.stdout, "extAuth") && strings.Contains(ex.stdout, name) {
+			if strings.Contains(ex.stdout, "asks `"+name+"`") {
 				says := strings.Contains(ex.stdout, "PASSES WITHOUT A TOKEN")
 				wantSays := entry.PathPrefix == "" && ep.ExplainPasses
 				res.Pass = res.Pass && says == wantSays
@@ -521,7 +521,7 @@ func (e *env) check(entry authorizerEntry, o original, p *proxyProc) (int, error
 
 func explainLine(s string) string {
 	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, "→") {
+		if strings.HasPrefix(strings.TrimSpace(l), "→") {
 			return strings.TrimSpace(l)
 		}
 	}

@@ -6,7 +6,6 @@
 
 use crate::diff::Object;
 pub use crate::diff::access::AuthorizerInfo;
-use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -153,99 +152,55 @@ fn issuers(v: Option<&Value>) -> Vec<String> {
 impl Model {
     /// Read the model from rendered objects.
     pub fn from_objects(objects: &[Object]) -> Model {
-        let mut model = Model::default();
         let mut rules: Vec<Entry> = Vec::new();
-        for o in objects {
-            match o.id.kind.as_str() {
-                "APIRule" => {
-                    let spec = &o.value["spec"];
-                    let apirule = format!("{}/{}", o.id.namespace, o.id.name);
-                    for host in strings(spec.get("hosts")) {
-                        for rule in spec
-                            .get("rules")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                        {
-                            let path = rule
-                                .get("path")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_string();
-                            let access = if let Some(j) = rule.get("jwt") {
-                                Access::Jwt {
-                                    issuers: issuers(j.get("authentications")),
-                                    authorizations: alternatives(j.get("authorizations")),
-                                }
-                            } else if let Some(e) = rule.get("extAuth") {
-                                let r = e.get("restrictions");
-                                Access::ExtAuth {
-                                    authorizers: strings(e.get("authorizers")),
-                                    issuers: issuers(r.and_then(|r| r.get("authentications"))),
-                                    authorizations: alternatives(
-                                        r.and_then(|r| r.get("authorizations")),
-                                    ),
-                                }
-                            } else {
-                                Access::Public
-                            };
-                            for method in strings(rule.get("methods")) {
-                                rules.push(Entry {
-                                    host: host.clone(),
-                                    method,
-                                    path: path.clone(),
-                                    apirule: apirule.clone(),
-                                    access: access.clone(),
-                                });
-                            }
+        for o in objects.iter().filter(|o| o.id.kind == "APIRule") {
+            let spec = &o.value["spec"];
+            let apirule = format!("{}/{}", o.id.namespace, o.id.name);
+            for host in strings(spec.get("hosts")) {
+                for rule in spec
+                    .get("rules")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let path = rule
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    let access = if let Some(j) = rule.get("jwt") {
+                        Access::Jwt {
+                            issuers: issuers(j.get("authentications")),
+                            authorizations: alternatives(j.get("authorizations")),
                         }
+                    } else if let Some(e) = rule.get("extAuth") {
+                        let r = e.get("restrictions");
+                        Access::ExtAuth {
+                            authorizers: strings(e.get("authorizers")),
+                            issuers: issuers(r.and_then(|r| r.get("authentications"))),
+                            authorizations: alternatives(r.and_then(|r| r.get("authorizations"))),
+                        }
+                    } else {
+                        Access::Public
+                    };
+                    for method in strings(rule.get("methods")) {
+                        rules.push(Entry {
+                            host: host.clone(),
+                            method,
+                            path: path.clone(),
+                            apirule: apirule.clone(),
+                            access: access.clone(),
+                        });
                     }
                 }
-                "Istio" => {
-                    for a in o
-                        .value
-                        .pointer("/spec/config/authorizers")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
-                        if let Some(name) = a.get("name").and_then(Value::as_str) {
-                            model
-                                .authorizers
-                                .entry(name.to_string())
-                                .or_default()
-                                .registration = Some(a.clone());
-                        }
-                    }
-                }
-                "HelmValues" => {
-                    let flags: IndexMap<String, String> = o
-                        .value
-                        .get("extraArgs")
-                        .and_then(Value::as_object)
-                        .map(|m| {
-                            m.iter()
-                                .map(|(k, v)| {
-                                    (
-                                        k.clone(),
-                                        v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                                    )
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    model
-                        .authorizers
-                        .entry(o.id.name.clone())
-                        .or_default()
-                        .flags = Some(flags);
-                }
-                _ => {}
             }
         }
         // Stable order by host; rule order kept within a host.
         rules.sort_by(|a, b| a.host.cmp(&b.host));
-        model.entries = rules;
-        model
+        Model {
+            entries: rules,
+            // The authorizers as deployed, read as the access review reads them.
+            authorizers: crate::diff::access::Model::from_objects(objects).authorizers,
+        }
     }
 }
