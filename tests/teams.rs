@@ -236,13 +236,13 @@ fn the_committed_teams_schema_is_the_generated_one() {
     let committed =
         fs::read_to_string(root().join("schemas/kexpose-teams.schema.json")).unwrap_or_default();
     let generated = kexpose::teams::json_schema_text();
-    if std::env::var_os("KEXPOSE_UPDATE_SCHEMA").is_some() {
+    if accepting() {
         fs::write(root().join("schemas/kexpose-teams.schema.json"), &generated).unwrap();
         return;
     }
     assert!(
         committed == generated,
-        "schemas/kexpose-teams.schema.json is stale: run `KEXPOSE_UPDATE_SCHEMA=1 cargo test --test teams`"
+        "schemas/kexpose-teams.schema.json is stale: run `INSTA_UPDATE=always cargo test --test teams` and read the diff"
     );
 }
 
