@@ -24,7 +24,8 @@ pub struct Model {
     pub authorizers: BTreeMap<String, AuthorizerInfo>,
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
+/// The strings of a JSON array (non-strings skipped; absent: none).
+pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {
             a.iter()

@@ -6,6 +6,7 @@
 
 use crate::diff::Object;
 pub use crate::diff::access::AuthorizerInfo;
+use crate::diff::access::strings;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -114,16 +115,6 @@ pub struct Model {
     pub entries: Vec<Entry>,
     /// Authorizers by name.
     pub authorizers: BTreeMap<String, AuthorizerInfo>,
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn alternatives(v: Option<&Value>) -> Vec<Alternative> {
