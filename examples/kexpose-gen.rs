@@ -1,7 +1,7 @@
 //! `kexpose-gen`: write a synthetic kexpose spec of N workloads, for benchmarks.
 //!
 //! ```text
-//! kexpose-gen N [--rules R] [-o FILE]
+//! kexpose-gen N [--rules R] [--idps K] [--shared-domain] [-o FILE]
 //! ```
 //!
 //! The spec has two identity providers (an SAP Cloud Identity Services tenant and a partner
@@ -15,7 +15,18 @@
 //! With `--rules R` greater than 3, each workload gets `R - 1` GET rules on distinct literal
 //! paths followed by a catch-all `/*`: the worst case for the per-method path-conflict check.
 //!
-//! The output depends only on N and R (no randomness, no clock), is valid (`kexpose validate`
+//! Two more shapes stress the parts of kexpose that look at many things of one kind at once
+//! (issue 15 asks for each, run at two sizes, to show no quadratic step):
+//!
+//! - `--idps K`: K more identity providers (`idp-0000` …, each with its own issuer and
+//!   `jwksUri`); the `jwt` rule of shape-0 workloads names `idp-(i % K)` instead of `ias`, so
+//!   with N ≥ 4·K every one of them is used.
+//! - `--shared-domain`: every host is an FQDN below one parent domain
+//!   (`app-NNNNN.apps.bench.example.org`, none under `cluster.domain`), and one more workload
+//!   exposes the wildcard `*.wild.apps.bench.example.org`: host checks that compare hosts by
+//!   suffix or prefix meet N hosts sharing one suffix.
+//!
+//! The output depends only on its arguments (no randomness, no clock), is valid (`kexpose validate`
 //! exits 0 without warnings), and is written to stdout unless `-o FILE` is given.
 //! `bench/run.sh` uses it; `tests/gen.rs` checks that its output validates.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // it reports what it ran
@@ -27,7 +38,9 @@ const NAMESPACES: usize = 50;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: kexpose-gen N [--rules R] [-o FILE]   (N workloads, R >= 1 rules each; default R = 3)"
+        "usage: kexpose-gen N [--rules R] [--idps K] [--shared-domain] [-o FILE]\n  \
+         N workloads, R >= 1 rules each (default 3); K extra identity providers used in turn by\n  \
+         the jwt rules; --shared-domain: every host an FQDN below one parent domain"
     );
     ExitCode::from(2)
 }
@@ -35,7 +48,11 @@ fn usage() -> ExitCode {
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut n: Option<usize> = None;
-    let mut rules = 3usize;
+    let mut opts = Opts {
+        rules: 3,
+        idps: 0,
+        shared_domain: false,
+    };
     let mut out: Option<String> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -44,9 +61,14 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             "--rules" => match args.next().and_then(|v| v.parse().ok()) {
-                Some(r) if r >= 1 => rules = r,
+                Some(r) if r >= 1 => opts.rules = r,
                 _ => return usage(),
             },
+            "--idps" => match args.next().and_then(|v| v.parse().ok()) {
+                Some(k) => opts.idps = k,
+                None => return usage(),
+            },
+            "--shared-domain" => opts.shared_domain = true,
             "-o" | "--out" => match args.next() {
                 Some(f) => out = Some(f),
                 None => return usage(),
@@ -62,14 +84,14 @@ fn main() -> ExitCode {
         Some(path) => std::fs::File::create(path)
             .and_then(|f| {
                 let mut w = BufWriter::new(f);
-                generate(&mut w, n, rules)?;
+                generate(&mut w, n, &opts)?;
                 w.flush()
             })
             .map_err(|e| format!("cannot write {path}: {e}")),
         None => {
             let stdout = std::io::stdout().lock();
             let mut w = BufWriter::new(stdout);
-            generate(&mut w, n, rules)
+            generate(&mut w, n, &opts)
                 .and_then(|()| w.flush())
                 .map_err(|e| format!("cannot write to stdout: {e}"))
         }
@@ -82,6 +104,19 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// The generator's knobs besides N.
+struct Opts {
+    /// Rules per workload.
+    rules: usize,
+    /// Extra identity providers.
+    idps: usize,
+    /// Every host an FQDN below one parent domain.
+    shared_domain: bool,
+}
+
+/// The parent domain of every host with `--shared-domain`.
+const SHARED: &str = "apps.bench.example.org";
 
 const HEAD: &str = r#"apiVersion: kexpose.dev/v1alpha1
 kind: Exposure
@@ -100,7 +135,9 @@ identityProviders:
     fromHeaders:
       - name: X-Partner-Token
         prefix: "Bearer "
+"#;
 
+const AUTHORIZERS: &str = r#"
 authorizers:
   - name: oauth2-proxy
     type: oauth2-proxy
@@ -118,33 +155,66 @@ authorizers:
 workloads:
 "#;
 
-fn generate(w: &mut impl Write, n: usize, rules: usize) -> std::io::Result<()> {
+fn generate(w: &mut impl Write, n: usize, opts: &Opts) -> std::io::Result<()> {
+    let mut args = String::new();
+    if opts.rules != 3 {
+        args.push_str(&format!(" --rules {}", opts.rules));
+    }
+    if opts.idps != 0 {
+        args.push_str(&format!(" --idps {}", opts.idps));
+    }
+    if opts.shared_domain {
+        args.push_str(" --shared-domain");
+    }
     writeln!(
         w,
-        "# Synthetic kexpose spec written by `kexpose-gen {n}{}`: {n} workloads in {NAMESPACES} namespaces.",
-        if rules == 3 {
-            String::new()
-        } else {
-            format!(" --rules {rules}")
-        }
+        "# Synthetic kexpose spec written by `kexpose-gen {n}{args}`: {n} workloads in {NAMESPACES} namespaces."
     )?;
     w.write_all(HEAD.as_bytes())?;
-    if n == 0 {
+    for k in 0..opts.idps {
+        writeln!(w, "  - name: idp-{k:04}")?;
+        writeln!(w, "    issuer: https://idp-{k:04}.login.example.org")?;
+        writeln!(
+            w,
+            "    jwksUri: https://idp-{k:04}.login.example.org/.well-known/jwks.json"
+        )?;
+    }
+    w.write_all(AUTHORIZERS.as_bytes())?;
+    if n == 0 && !opts.shared_domain {
         // `workloads:` with nothing after it is null; say "empty list" explicitly.
         writeln!(w, "  []")?;
     }
     for i in 0..n {
-        workload(w, i, rules)?;
+        workload(w, i, opts)?;
+    }
+    if opts.shared_domain {
+        // One wildcard host over a sibling subdomain of the N hosts.
+        writeln!(w, "  - name: wildcard")?;
+        writeln!(w, "    namespace: team-00")?;
+        writeln!(w, "    host: \"*.wild.{SHARED}\"")?;
+        writeln!(w, "    service:")?;
+        writeln!(w, "      name: wildcard")?;
+        writeln!(w, "      port: 8080")?;
+        writeln!(w, "    rules:")?;
+        writeln!(w, "      - path: /*")?;
+        writeln!(w, "        methods: [GET]")?;
+        writeln!(w, "        extAuth:")?;
+        writeln!(w, "          authorizers: [oauth2-proxy]")?;
     }
     Ok(())
 }
 
-fn workload(w: &mut impl Write, i: usize, rules: usize) -> std::io::Result<()> {
+fn workload(w: &mut impl Write, i: usize, opts: &Opts) -> std::io::Result<()> {
+    let rules = opts.rules;
     let name = format!("app-{i:05}");
     let ns = format!("team-{:02}", i % NAMESPACES);
     writeln!(w, "  - name: {name}")?;
     writeln!(w, "    namespace: {ns}")?;
-    writeln!(w, "    host: {name}")?;
+    if opts.shared_domain {
+        writeln!(w, "    host: {name}.{SHARED}")?;
+    } else {
+        writeln!(w, "    host: {name}")?;
+    }
     writeln!(w, "    service:")?;
     writeln!(w, "      name: {name}")?;
     writeln!(w, "      port: {}", 8000 + (i % 4) * 80)?;
@@ -175,6 +245,27 @@ fn workload(w: &mut impl Write, i: usize, rules: usize) -> std::io::Result<()> {
         writeln!(w, "        extAuth:")?;
         writeln!(w, "          authorizers: [oauth2-proxy]")?;
         return Ok(());
+    }
+    if i.is_multiple_of(4) && opts.idps > 0 {
+        // Shape 0 with its jwt rule on one of the extra identity providers.
+        return write!(
+            w,
+            "      - path: /healthz
+        methods: [GET]
+        noAuth: true
+      - path: /api/{{**}}
+        methods: [GET, POST]
+        jwt:
+          identityProvider: idp-{:04}
+          requiredScopes: [api.read]
+      - path: /*
+        methods: [GET]
+        extAuth:
+          authorizers: [oauth2-proxy]
+          requiredScopes: [web]
+",
+            (i / 4) % opts.idps
+        );
     }
     let text = match i % 4 {
         // Public health check, jwt API with a scope, the rest behind oauth2-proxy with a scope.

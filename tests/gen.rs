@@ -82,6 +82,61 @@ fn generated_specs_validate_and_render() {
     }
 }
 
+/// The shapes issue 15 asks for besides N: many identity providers (`--idps K`, each used by a
+/// jwt rule once N >= 4·K) and every host below one parent domain (`--shared-domain`, plus one
+/// wildcard workload). Each validates without a warning and renders what it says.
+#[test]
+fn idps_and_shared_domain_modes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = gen_spec(&["40", "--idps", "10"]);
+    let text = String::from_utf8(spec.clone()).unwrap();
+    assert_eq!(text.matches("  - name: idp-").count(), 10);
+    std::fs::write(tmp.path().join("idps.yaml"), &spec).unwrap();
+    let run = kexpose(&["validate", "--strict", "idps.yaml"], tmp.path());
+    assert!(
+        run.stderr.contains("0 errors, 0 warnings"),
+        "{}",
+        run.stderr
+    );
+    let run = kexpose(&["render", "idps.yaml", "-o", "idps"], tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let tree = read_tree(&tmp.path().join("idps"));
+    let all: String = tree
+        .iter()
+        .filter(|(p, _)| p.starts_with("apirules/"))
+        .map(|(_, t)| String::from_utf8_lossy(t).into_owned())
+        .collect();
+    for k in 0..10 {
+        let issuer = format!("issuer: https://idp-{k:04}.login.example.org");
+        assert!(all.contains(&issuer), "idp-{k:04} is not used");
+    }
+
+    let spec = gen_spec(&["20", "--shared-domain"]);
+    std::fs::write(tmp.path().join("shared.yaml"), &spec).unwrap();
+    let run = kexpose(&["validate", "--strict", "shared.yaml"], tmp.path());
+    assert!(
+        run.stderr.contains("0 errors, 0 warnings"),
+        "{}",
+        run.stderr
+    );
+    let run = kexpose(&["render", "shared.yaml", "-o", "shared"], tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let tree = read_tree(&tmp.path().join("shared"));
+    let hosts: Vec<String> = tree
+        .iter()
+        .filter(|(p, _)| p.starts_with("apirules/"))
+        .map(|(_, t)| yaml(&String::from_utf8_lossy(t))["spec"]["hosts"][0].to_string())
+        .collect();
+    assert_eq!(hosts.len(), 21);
+    assert!(
+        hosts
+            .iter()
+            .all(|h| h.trim_matches('"').ends_with(".apps.bench.example.org")),
+        "{hosts:?}"
+    );
+    assert!(hosts.contains(&"\"*.wild.apps.bench.example.org\"".to_string()));
+}
+
 /// Rendering in parallel (the default for many workloads) writes the same bytes as rendering
 /// on one thread.
 #[test]
@@ -131,6 +186,8 @@ fn bad_arguments_are_usage_errors() {
         &["x"][..],
         &["3", "--rules", "0"][..],
         &["1", "2"][..],
+        &["1", "--idps"][..],
+        &["1", "--idps", "-1"][..],
     ] {
         let out = Command::new(gen_bin()).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
