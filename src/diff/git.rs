@@ -2,7 +2,7 @@
 //! as committed there (`kexpose diff --base REV`).
 
 use crate::diag::{Diagnostic, Policy};
-use crate::render::{OUTPUTS, Templates};
+use crate::render::{OUTPUTS, Outputs, Templates};
 use crate::source::SourceFile;
 use std::path::Path;
 use std::process::Command;
@@ -98,6 +98,20 @@ pub fn base_objects(
     policy: &Policy,
     target: &crate::Target,
 ) -> Result<Vec<super::Object>, BaseError> {
+    let outputs = base_outputs(spec, templates, rev, policy, target)?;
+    Ok(super::objects_from_outputs(&outputs)?)
+}
+
+/// Render the spec as committed at `rev` (with template overrides from `templates` as
+/// committed there) into its files, unparsed ([`super::objects_bytes_first`] parses only
+/// those that differ). A spec absent at `rev` gives no file.
+pub fn base_outputs(
+    spec: &Path,
+    templates: Option<&Path>,
+    rev: &str,
+    policy: &Policy,
+    target: &crate::Target,
+) -> Result<Outputs, BaseError> {
     let dir = spec
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -109,7 +123,7 @@ pub fn base_objects(
         .into_owned();
     check_revision(dir, rev)?;
     let Some(bytes) = show(dir, rev, &file)? else {
-        return Ok(Vec::new());
+        return Ok(Outputs::new());
     };
     let mut overrides = Vec::new();
     if let Some(tdir) = templates {
@@ -141,8 +155,9 @@ pub fn base_objects(
         policy,
         target,
     );
-    match c.outputs.as_ref().filter(|_| !c.has_errors()) {
-        Some(outputs) => Ok(super::objects_from_outputs(outputs)?),
+    let errors = c.has_errors();
+    match c.outputs.filter(|_| !errors) {
+        Some(outputs) => Ok(outputs),
         None => Err(BaseError::Invalid {
             source: Box::new(c.source),
             diagnostics: c.diagnostics,

@@ -68,12 +68,25 @@ pub fn objects_from_outputs(outputs: &Outputs) -> Result<Vec<Object>, String> {
 /// Parse the generated files of an output directory (those its manifest lists; every
 /// `.yaml` file when it has none). A file that does not parse is an error.
 pub fn objects_from_dir(out: &Path) -> Result<Vec<Object>, String> {
+    let files = files_from_dir(out)?;
+    let mut objects = Vec::new();
+    for (path, text) in &files {
+        objects.extend(
+            parse_file(path, text).map_err(|e| format!("{}: {e}", out.join(path).display()))?,
+        );
+    }
+    Ok(objects)
+}
+
+/// The generated files of an output directory as text, unparsed (those its manifest lists;
+/// every `.yaml` file when it has none), by path relative to OUT.
+pub fn files_from_dir(out: &Path) -> Result<Outputs, String> {
     let meta = std::fs::metadata(out).map_err(|e| format!("cannot read {}: {e}", out.display()))?;
     if !meta.is_dir() {
         return Err(format!("{} is not a directory", out.display()));
     }
     let manifest = std::fs::read_to_string(out.join(crate::write::MANIFEST)).ok();
-    let mut paths: Vec<String> = match manifest {
+    let paths: Vec<String> = match manifest {
         Some(m) => m
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -90,8 +103,7 @@ pub fn objects_from_dir(out: &Path) -> Result<Vec<Object>, String> {
             found
         }
     };
-    paths.sort();
-    let mut objects = Vec::new();
+    let mut files = Outputs::new();
     for path in paths {
         let full = out.join(&path);
         if std::fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink()) {
@@ -106,11 +118,58 @@ pub fn objects_from_dir(out: &Path) -> Result<Vec<Object>, String> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(format!("cannot read {}: {e}", full.display())),
         };
-        objects.extend(
-            parse_file(&path, &text).map_err(|e| format!("{}: {e}", out.join(&path).display()))?,
-        );
+        files.insert(path, text);
     }
-    Ok(objects)
+    Ok(files)
+}
+
+/// The objects of a comparison: before, after.
+pub type Sides = (Vec<Object>, Vec<Object>);
+
+/// The objects of both sides of a comparison, bytes first (issue 15): `None` when both sides
+/// hold the same files with the same bytes — then nothing differs and nothing is parsed. Else
+/// a file with the same bytes on both sides is parsed once and its objects go to both sides;
+/// only files that differ are parsed twice. The result is what parsing every file of each side
+/// gives (same objects, same order). `label` names a file of `before` in a parse error (e.g.
+/// its path in OUT).
+pub fn objects_bytes_first(
+    before: &Outputs,
+    after: &Outputs,
+    label: &dyn Fn(&str) -> String,
+) -> Result<Option<Sides>, String> {
+    if before == after {
+        return Ok(None);
+    }
+    let (mut b, mut a) = (Vec::new(), Vec::new());
+    // Files in path order on each side, as objects_from_dir and objects_from_outputs read them.
+    for (path, text) in before {
+        if after.get(path) == Some(text) {
+            continue; // parsed with the after side below
+        }
+        b.extend(parse_file(path, text).map_err(|e| format!("{}: {e}", label(path)))?);
+    }
+    let mut shared: BTreeMap<&str, Vec<Object>> = BTreeMap::new();
+    for (path, text) in after {
+        let objects = parse_file(path, text)?;
+        if before.get(path) == Some(text) {
+            shared.insert(path, objects.clone());
+        }
+        a.extend(objects);
+    }
+    if !shared.is_empty() {
+        // Put the shared files' objects back in path order among the before side's own.
+        let mut merged = Vec::with_capacity(b.len() + shared.values().map(Vec::len).sum::<usize>());
+        let mut own = b.into_iter().peekable();
+        for (path, objects) in shared {
+            while own.peek().is_some_and(|o| o.path.as_str() < path) {
+                merged.extend(own.next());
+            }
+            merged.extend(objects);
+        }
+        merged.extend(own);
+        b = merged;
+    }
+    Ok(Some((b, a)))
 }
 
 fn parse_file(path: &str, text: &str) -> Result<Vec<Object>, String> {
@@ -484,7 +543,7 @@ fn all_scalars(items: &[Value]) -> bool {
 }
 
 /// A whole diff: access changes first, then objects.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Diff {
     /// Who can call what, before → after: every region of request paths whose verdict
@@ -518,5 +577,73 @@ impl Diff {
         self.objects.is_empty()
             && self.access_changes.is_empty()
             && self.authorizer_changes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(objects: &[Object]) -> Vec<(ObjectId, String, Value)> {
+        objects
+            .iter()
+            .map(|o| (o.id.clone(), o.path.clone(), o.value.clone()))
+            .collect()
+    }
+
+    fn rule(name: &str, timeout: u32) -> String {
+        format!(
+            "apiVersion: gateway.kyma-project.io/v2\nkind: APIRule\nmetadata:\n  name: {name}\n  namespace: a\nspec:\n  hosts:\n  - {name}.example.com\n  timeout: {timeout}\n"
+        )
+    }
+
+    fn files(entries: &[(&str, String)]) -> Outputs {
+        entries
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.clone()))
+            .collect()
+    }
+
+    /// Bytes first gives what parsing both sides in full gives — same objects, same order —
+    /// whichever files differ, are added or removed; and nothing at all for equal sides.
+    #[test]
+    fn bytes_first_parses_the_same_objects() {
+        let ns = "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n".to_string();
+        let before = files(&[
+            ("apirules/a/one.yaml", rule("one", 1)),
+            ("apirules/a/three.yaml", rule("three", 3)),
+            ("apirules/a/two.yaml", rule("two", 2)),
+            ("namespaces.yaml", ns.clone()),
+            ("zz-gone.yaml", rule("gone", 9)),
+        ]);
+        let after = files(&[
+            ("apirules/a/new.yaml", rule("new", 5)),
+            ("apirules/a/one.yaml", rule("one", 1)),
+            ("apirules/a/three.yaml", rule("three", 30)),
+            ("apirules/a/two.yaml", rule("two", 2)),
+            ("namespaces.yaml", ns),
+        ]);
+        let label = |p: &str| format!("OUT/{p}");
+        let (b, a) = objects_bytes_first(&before, &after, &label)
+            .unwrap()
+            .expect("the sides differ");
+        assert_eq!(flat(&b), flat(&objects_from_outputs(&before).unwrap()));
+        assert_eq!(flat(&a), flat(&objects_from_outputs(&after).unwrap()));
+        assert_eq!(b.len(), 6);
+
+        assert!(
+            objects_bytes_first(&after, &after, &label)
+                .unwrap()
+                .is_none()
+        );
+        // The shortcut is sound: equal sides make an empty diff when parsed too.
+        let objects = objects_from_outputs(&after).unwrap();
+        assert!(Diff::between(&objects, &objects).is_empty());
+
+        // A file of the before side that does not parse is named by the label.
+        let mut broken = before.clone();
+        broken.insert("apirules/a/two.yaml".into(), "a: [".into());
+        let err = objects_bytes_first(&broken, &after, &label).unwrap_err();
+        assert!(err.starts_with("OUT/apirules/a/two.yaml: "), "{err}");
     }
 }

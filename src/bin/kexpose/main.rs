@@ -136,16 +136,31 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 eprintln!("error: {} has errors; nothing to compare", spec.display());
                 return Ok(ExitCode::from(2));
             };
-            let after_objects = kexpose::diff::objects_from_outputs(after_outputs)?;
-            let before_objects = match (&out, &base) {
-                (Some(out), _) => kexpose::diff::objects_from_dir(out)
+            // Bytes first (issue 15): the two sides' files are compared as text, and only
+            // when some differ are they parsed (each file with the same bytes on both sides
+            // once).
+            let before_files = match (&out, &base) {
+                (Some(out), _) => kexpose::diff::files_from_dir(out)
                     .map_err(|e| format!("cannot compare with {}: {e}", out.display()))?,
                 (None, Some(rev)) => {
-                    base_objects(&spec, templates.as_deref(), rev, &policy, &target)?
+                    base_outputs(&spec, templates.as_deref(), rev, &policy, &target)?
                 }
                 (None, None) => unreachable!("clap requires --out or --base"),
             };
-            let d = kexpose::diff::Diff::between(&before_objects, &after_objects);
+            let label = |path: &str| match &out {
+                Some(out) => out.join(path).display().to_string(),
+                None => format!("{}:{path}", base.as_deref().unwrap_or_default()),
+            };
+            let d = match kexpose::diff::objects_bytes_first(&before_files, after_outputs, &label)
+                .map_err(|e| match &out {
+                Some(out) => format!("cannot compare with {}: {e}", out.display()),
+                None => e,
+            })? {
+                Some((before_objects, after_objects)) => {
+                    kexpose::diff::Diff::between(&before_objects, &after_objects)
+                }
+                None => kexpose::diff::Diff::default(),
+            };
             print!(
                 "{}",
                 kexpose::diff::report::render(&d, format.into(), color_stdout(diag.color))
@@ -291,17 +306,17 @@ fn load_templates(dir: Option<&Path>) -> Result<Templates, String> {
     }
 }
 
-/// The spec as committed at `rev`, rendered into objects; its findings are printed (without
+/// The spec as committed at `rev`, rendered into its files; its findings are printed (without
 /// colour) when it cannot be.
-fn base_objects(
+fn base_outputs(
     spec: &Path,
     templates: Option<&Path>,
     rev: &str,
     policy: &Policy,
     target: &Target,
-) -> Result<Vec<kexpose::diff::Object>, String> {
+) -> Result<kexpose::render::Outputs, String> {
     use kexpose::diff::git::{self, BaseError};
-    git::base_objects(spec, templates, rev, policy, target).map_err(|e| match e {
+    git::base_outputs(spec, templates, rev, policy, target).map_err(|e| match e {
         BaseError::Git(message) => message,
         BaseError::Invalid {
             source,
