@@ -2,8 +2,8 @@
 //! authorizers, Istio/Envoy for the APIRule rules (RequestAuthentication + AuthorizationPolicy
 //! as the api-gateway controller generates them).
 //!
-//! The access model is read through [`model`] only, so that a richer Istio/Envoy model can
-//! replace `diff::access` in one place.
+//! The rules are judged on the model `explain` answers from ([`crate::mesh`]): the same
+//! `Mesh::evaluate` of the same request, applied to the token's claims ([`request`]).
 
 use super::jwt::{Keys, Token, VERIFIABLE_ALGS, string_list};
 pub use crate::diff::access::AuthorizerInfo;

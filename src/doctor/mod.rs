@@ -5,9 +5,10 @@
 //!    (`pkg/providers/oidc/provider.go`, `NewProvider`), compared with the spec; both JWKS.
 //! 2. A real token (credentials only from `KEXPOSE_CLIENT_ID`/`KEXPOSE_CLIENT_SECRET`): a
 //!    client-credentials request, the signature, then each oauth2-proxy authorizer and each
-//!    rule judged as its verifier judges it ([`evaluate`]).
-//! 3. `--probe`: the exposed URLs requested with and without the token, compared with the
-//!    prediction.
+//!    sample request of `explain`'s access table ([`samples`]) judged as its verifier judges
+//!    it ([`evaluate`]), on the mesh evaluation `explain` prints.
+//! 3. `--probe`: the same sample requests sent with and without the token, compared with
+//!    `explain`'s prediction and the token's judgement.
 //!
 //! The library never prints: [`run`] returns a [`Report`]; [`report`] renders it.
 
@@ -237,7 +238,7 @@ impl Places<'_> {
         }
     }
 
-    /// The spec rule behind a model entry: workload by APIRule `namespace/name`, rule by
+    /// The spec rule behind a route: workload by APIRule `namespace/name`, rule by
     /// path and method.
     fn rule(&self, apirule: &str, path: &str, method: &str) -> Option<crate::source::Span> {
         let (ns, name) = apirule.split_once('/')?;

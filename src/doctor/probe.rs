@@ -1,5 +1,5 @@
-//! `--probe`: request the exposed URLs with and without the token and compare each answer
-//! with the model's prediction. Only safe methods (GET, HEAD) are sent: a probe must not
+//! `--probe`: send `explain`'s sample requests with and without the token and compare each
+//! answer with `explain`'s prediction for the same request. Only safe methods (GET, HEAD) are sent: a probe must not
 //! change anything in the workload.
 
 use super::evaluate::Model;
