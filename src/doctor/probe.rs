@@ -1,6 +1,6 @@
 //! `--probe`: send `explain`'s sample requests with and without the token and compare each
-//! answer with `explain`'s prediction for the same request. Only safe methods (GET, HEAD) are sent: a probe must not
-//! change anything in the workload.
+//! answer with `explain`'s prediction for the same request. Only safe methods (GET, HEAD)
+//! are sent: a probe must not change anything in the workload.
 
 use super::evaluate::Model;
 use super::http::{Client, Failure};
