@@ -296,7 +296,9 @@ pub const SCOPE_KEYS: [&str; 3] = ["scp", "scope", "scopes"];
 /// Envoy `jwt_authn` as Istio configures it from the workload's RequestAuthentications:
 /// issuer among their issuers, signature against that issuer's `jwksUri`, `exp`/`nbf` with
 /// Envoy's default clock skew of 60 s. Failures are 401 on every path of the workload,
-/// before any authorization.
+/// before any authorization. A token of an issuer no jwtRule names is 401 too, not treated
+/// as missing: Istio's `requires_any` with `allow_missing` keeps `JwtUnknownIssuer` since
+/// envoyproxy/envoy#15194 (Envoy 1.17.1, istio/envoy#303).
 fn authenticate(
     token: &Token,
     model: &Model,
