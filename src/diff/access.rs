@@ -25,7 +25,7 @@ pub struct Model {
 }
 
 /// The strings of a JSON array (non-strings skipped; absent: none).
-pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
+fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {
             a.iter()
