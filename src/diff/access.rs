@@ -152,17 +152,7 @@ pub fn compare_authorizers(before: &Model, after: &Model) -> Vec<AuthorizerChang
                             && b.flags.is_some()
                         {
                             weakens = true;
-                            details.push("  oauth2-proxy now answers /ping, /ready, /robots.txt and /oauth2/static/* of every protected workload without a token".into());
-                        }
-                        if field == "headers" {
-                            let has_auth = |v: &Option<Value>| {
-                                strings(v.as_ref().and_then(|h| h.pointer("/inCheck/include")))
-                                    .iter()
-                                    .any(|h| h.eq_ignore_ascii_case("authorization"))
-                            };
-                            if has_auth(&o) && !has_auth(&n) {
-                                weakens = true;
-                            }
+                            details.push("  oauth2-proxy now answers /ping, /ready, /robots.txt and its embedded /oauth2/static/ files of every protected workload without a token".into());
                         }
                     }
                 }

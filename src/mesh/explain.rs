@@ -92,6 +92,12 @@ pub fn request(
         route.port
     );
     policies(&mut out, &e);
+    let via_open_proxy = match &e.verdict {
+        Verdict::Allowed { authorizers, .. } => {
+            authorizers.iter().any(|a| open_authorizers.contains(a))
+        }
+        _ => false,
+    };
     let public_via_proxy = match &e.verdict {
         Verdict::Allowed {
             authorizers,
@@ -104,7 +110,22 @@ pub fn request(
         }
         _ => false,
     };
-    if public_via_proxy {
+    if via_open_proxy
+        && !public_via_proxy
+        && path.starts_with("/oauth2/static/")
+        && !is_proxy_endpoint(&path)
+    {
+        // oauth2-proxy 7.15.3 `buildProxySubrouter`: the file server answers every
+        // /oauth2/static/ path itself, before any session is loaded (see PROXY_STATIC_200).
+        let _ = writeln!(
+            out,
+            "  → DENIED, WITH OR WITHOUT A TOKEN: the authorizer has no pathPrefix, so oauth2-proxy answers {path} itself, and not with 200 (only its embedded static files give 200; this gives 404, or 301 for a directory without its `/`); Envoy allows only 200"
+        );
+        let _ = writeln!(
+            out,
+            "    fix: remove `pathPrefix: \"\"` from the authorizer (default /verify?original=)"
+        );
+    } else if public_via_proxy {
         let _ = writeln!(
             out,
             "  → PASSES WITHOUT A TOKEN: the authorizer has no pathPrefix, so oauth2-proxy answers {path} itself with 200"
@@ -250,8 +271,25 @@ pub fn verdict_text(v: &Verdict) -> String {
 /// Paths oauth2-proxy answers itself (with 200) when checks reach it without a path prefix.
 pub const PROXY_ENDPOINTS: [&str; 3] = ["/ping", "/ready", "/robots.txt"];
 
+/// The paths under `/oauth2/static/` oauth2-proxy 7.15.3 answers with 200: its router
+/// (`oauthproxy.go` `buildProxySubrouter`) hands `/oauth2/static/` to `http.FileServer` over the
+/// files it embeds (`//go:embed static/*`: `static/css/all.min.css`, `static/css/bulma.min.css`,
+/// `static/webfonts/fa-solid-900.woff2`). A file or a directory with its trailing `/` (a
+/// listing) is 200; a directory without the `/` is a 301 redirect, anything else a 404 — Envoy
+/// allows only 200, so those are denied. The query string does not matter (the file server reads
+/// the path only). `conformance/cases.yaml` probes each kind against the real process.
+pub const PROXY_STATIC_200: [&str; 6] = [
+    "/oauth2/static/",
+    "/oauth2/static/css/",
+    "/oauth2/static/css/all.min.css",
+    "/oauth2/static/css/bulma.min.css",
+    "/oauth2/static/webfonts/",
+    "/oauth2/static/webfonts/fa-solid-900.woff2",
+];
+
+/// Does oauth2-proxy answer `path` (no query) itself with 200, without a token?
 fn is_proxy_endpoint(path: &str) -> bool {
-    PROXY_ENDPOINTS.contains(&path) || path.starts_with("/oauth2/static/")
+    PROXY_ENDPOINTS.contains(&path) || PROXY_STATIC_200.contains(&path)
 }
 
 /// The access table: per host, every route in order with what it needs (from the policies
