@@ -145,6 +145,7 @@ codes! {
     Oauth2ProxyAllowedGroup = "oauth2-proxy-allowed-group", Warning, "`allowed-group` on a bearer-only authorizer: client-credentials tokens carry no groups, every call is denied";
     Oauth2ProxyAllowedRole = "oauth2-proxy-allowed-role", Warning, "`allowed-role` with provider oidc is ignored (only keycloak-oidc reads it)";
     Oauth2ProxyEmailDomain = "oauth2-proxy-email-domain", Warning, "`email-domain` without `*` on a bearer-only authorizer: client-credentials tokens carry no email, every call gets 403";
+    AuthorizerPathPrefixInvalid = "authorizer-path-prefix-invalid", Error, "a `pathPrefix` Istio refuses (not starting with `/`, a bad `%` escape, a control character): the provider is invalid and its CUSTOM policies deny every call";
     AuthorizerTimeoutWholeSeconds = "authorizer-timeout-whole-seconds", Error, "an authorizer timeout that is not a whole number of seconds (Kyma truncates it)";
     // ---- security ----
     AuthorizerExposesProxyEndpoints = "authorizer-exposes-proxy-endpoints", Warning, "`pathPrefix: \"\"` lets /ping, /ready, /robots.txt and oauth2-proxy's embedded /oauth2/static/ files of every protected workload pass without a token";
