@@ -195,6 +195,36 @@ fn issuer_with_a_trailing_slash_in_discovery_is_the_crashloop() {
     assert!(text.stdout.contains("kexpose.yaml:7:13"), "{}", text.stdout);
 }
 
+/// The other direction (conformance disagreement 1): the spec's issuer has a trailing `/`, the
+/// provider publishes none. `kexpose validate` cannot know which form a non-IAS provider
+/// publishes; doctor fetches the discovery document (one `/` trimmed, as oauth2-proxy does) and
+/// reports the byte mismatch the real oauth2-proxy exits with (conformance case
+/// `issuer-trailing-slash`).
+#[test]
+fn spec_issuer_with_a_trailing_slash_the_provider_does_not_publish() {
+    let p = Provider::start(Behaviour::default());
+    let dir = setup(&p, "/jwks");
+    let path = dir.path().join("kexpose.yaml");
+    let spec = std::fs::read_to_string(&path).unwrap().replace(
+        &format!("issuer: {}\n", p.base()),
+        &format!("issuer: {}/\n", p.base()),
+    );
+    assert!(spec.contains(&format!("issuer: {}/\n", p.base())));
+    std::fs::write(&path, spec).unwrap();
+    let (text, v) = all_formats(dir.path(), &[], false, 1);
+    assert!(
+        findings(&v).contains(&("doctor-issuer-mismatch".into(), 7)),
+        "{}",
+        text.stdout
+    );
+    let expected = format!(
+        "oidc: issuer did not match the issuer returned by provider, expected \"{}/\" got \"{}\"",
+        p.base(),
+        p.base()
+    );
+    assert!(text.stdout.contains(&expected), "{}", text.stdout);
+}
+
 #[test]
 fn jwks_at_a_different_url() {
     let p = Provider::start(Behaviour {

@@ -36,6 +36,11 @@ fn without_token(model: &Model, e: &Evaluation<'_>, path: &str) -> Option<Expect
     if crate::mesh::explain::passes_via_proxy(&model.open_authorizers, e, path) {
         return Some(Expect::Passes);
     }
+    if crate::mesh::explain::static_denied_via_proxy(&model.open_authorizers, e, path) {
+        // oauth2-proxy's file server answers 404 or 301, which Envoy returns as the denial:
+        // neither 401/403 nor a pass of the workload, so the probe makes no claim.
+        return None;
+    }
     let proxy_401 = |a: &str| {
         model
             .authorizers

@@ -93,7 +93,9 @@ pub fn request(
     );
     policies(&mut out, &e);
     let _ = writeln!(out, "  → {}", prediction(mesh, open_authorizers, &e, &path));
-    if passes_via_proxy(open_authorizers, &e, &path) {
+    if passes_via_proxy(open_authorizers, &e, &path)
+        || static_denied_via_proxy(open_authorizers, &e, &path)
+    {
         let _ = writeln!(
             out,
             "    fix: remove `pathPrefix: \"\"` from the authorizer (default /verify?original=)"
@@ -149,6 +151,28 @@ pub fn passes_via_proxy(
     }
 }
 
+/// Is the request denied with or without a token because oauth2-proxy, asked without a
+/// path prefix, answers a `/oauth2/static/` path itself and not with 200? oauth2-proxy 7.15.3
+/// `buildProxySubrouter` hands every `/oauth2/static/` path to its file server before any
+/// session is loaded; only its embedded files give 200 (see [`PROXY_STATIC_200`]), the rest
+/// 404 (or 301 for a directory without its `/`), and Envoy allows only 200.
+pub fn static_denied_via_proxy(
+    open_authorizers: &BTreeSet<String>,
+    e: &Evaluation<'_>,
+    path: &str,
+) -> bool {
+    let via_open_proxy = match &e.verdict {
+        Verdict::Allowed { authorizers, .. } => {
+            authorizers.iter().any(|a| open_authorizers.contains(a))
+        }
+        _ => false,
+    };
+    via_open_proxy
+        && !passes_via_proxy(open_authorizers, e, path)
+        && path.starts_with("/oauth2/static/")
+        && !is_proxy_endpoint(path)
+}
+
 /// The prediction `explain` prints for a request (the text after `→`).
 pub fn prediction(
     mesh: &Mesh,
@@ -159,6 +183,10 @@ pub fn prediction(
     if passes_via_proxy(open_authorizers, e, path) {
         format!(
             "PASSES WITHOUT A TOKEN: the authorizer has no pathPrefix, so oauth2-proxy answers {path} itself with 200"
+        )
+    } else if static_denied_via_proxy(open_authorizers, e, path) {
+        format!(
+            "DENIED, WITH OR WITHOUT A TOKEN: the authorizer has no pathPrefix, so oauth2-proxy answers {path} itself, and not with 200 (only its embedded static files give 200; this gives 404, or 301 for a directory without its `/`); Envoy allows only 200"
         )
     } else if e.verdict == Verdict::Forbidden {
         match e.route {
@@ -272,8 +300,25 @@ pub fn verdict_text(v: &Verdict) -> String {
 /// Paths oauth2-proxy answers itself (with 200) when checks reach it without a path prefix.
 pub const PROXY_ENDPOINTS: [&str; 3] = ["/ping", "/ready", "/robots.txt"];
 
+/// The paths under `/oauth2/static/` oauth2-proxy 7.15.3 answers with 200: its router
+/// (`oauthproxy.go` `buildProxySubrouter`) hands `/oauth2/static/` to `http.FileServer` over the
+/// files it embeds (`//go:embed static/*`: `static/css/all.min.css`, `static/css/bulma.min.css`,
+/// `static/webfonts/fa-solid-900.woff2`). A file or a directory with its trailing `/` (a
+/// listing) is 200; a directory without the `/` is a 301 redirect, anything else a 404 — Envoy
+/// allows only 200, so those are denied. The query string does not matter (the file server reads
+/// the path only). `conformance/cases.yaml` probes each kind against the real process.
+pub const PROXY_STATIC_200: [&str; 6] = [
+    "/oauth2/static/",
+    "/oauth2/static/css/",
+    "/oauth2/static/css/all.min.css",
+    "/oauth2/static/css/bulma.min.css",
+    "/oauth2/static/webfonts/",
+    "/oauth2/static/webfonts/fa-solid-900.woff2",
+];
+
+/// Does oauth2-proxy answer `path` (no query) itself with 200, without a token?
 fn is_proxy_endpoint(path: &str) -> bool {
-    PROXY_ENDPOINTS.contains(&path) || path.starts_with("/oauth2/static/")
+    PROXY_ENDPOINTS.contains(&path) || PROXY_STATIC_200.contains(&path)
 }
 
 /// The requests `explain` samples for one route and method: one concrete path per verdict

@@ -318,6 +318,9 @@ impl From<FormatArg> for Format {
 pub fn policy(args: &DiagArgs) -> Result<Policy, String> {
     let mut allow = Vec::new();
     for name in &args.allow {
+        if kexpose::diag::is_retired(name) {
+            continue; // a withdrawn warning: nothing left to silence (docs/diagnostics.md)
+        }
         let code = Code::parse(name).ok_or_else(|| {
             format!("--allow {name}: no such diagnostic code (see `kexpose codes`)")
         })?;
