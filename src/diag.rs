@@ -145,10 +145,10 @@ codes! {
     Oauth2ProxyAllowedGroup = "oauth2-proxy-allowed-group", Warning, "`allowed-group` on a bearer-only authorizer: client-credentials tokens carry no groups, every call is denied";
     Oauth2ProxyAllowedRole = "oauth2-proxy-allowed-role", Warning, "`allowed-role` with provider oidc is ignored (only keycloak-oidc reads it)";
     Oauth2ProxyEmailDomain = "oauth2-proxy-email-domain", Warning, "`email-domain` without `*` on a bearer-only authorizer: client-credentials tokens carry no email, every call gets 403";
+    AuthorizerPathPrefixInvalid = "authorizer-path-prefix-invalid", Error, "a `pathPrefix` Istio refuses (not starting with `/`, a bad `%` escape, a control character): the provider is invalid and its CUSTOM policies deny every call";
     AuthorizerTimeoutWholeSeconds = "authorizer-timeout-whole-seconds", Error, "an authorizer timeout that is not a whole number of seconds (Kyma truncates it)";
-    AuthorizerIncludeAuthorization = "authorizer-include-authorization", Warning, "`headers.inCheck.include` without `authorization`: tokens never reach the authorizer, bearer calls are denied";
     // ---- security ----
-    AuthorizerExposesProxyEndpoints = "authorizer-exposes-proxy-endpoints", Warning, "`pathPrefix: \"\"` lets /ping, /ready, /robots.txt and /oauth2/static/* of every protected workload pass without a token";
+    AuthorizerExposesProxyEndpoints = "authorizer-exposes-proxy-endpoints", Warning, "`pathPrefix: \"\"` lets /ping, /ready, /robots.txt and oauth2-proxy's embedded /oauth2/static/ files of every protected workload pass without a token";
     Oauth2ProxyCookieInsecure = "oauth2-proxy-cookie-insecure", Warning, "`cookie-secure: \"false\"` sends the session cookie over plain http";
     Oauth2ProxySkipIssuerVerification = "oauth2-proxy-skip-issuer-verification", Warning, "`insecure-oidc-skip-issuer-verification: \"true\"` accepts tokens from any issuer";
     NoauthCatchAll = "noauth-catch-all", Warning, "a `noAuth` rule on `/*` makes every path of the host public";
@@ -251,7 +251,31 @@ pub fn reference_markdown() -> String {
             code.description().replace('|', "\\|")
         ));
     }
+    out.push_str(
+        "\n### Retired codes\n\nNever reported again and never reused; `--allow` accepts them \
+         and silences nothing.\n\n| code | why it was withdrawn |\n|---|---|\n",
+    );
+    for (code, why) in RETIRED {
+        out.push_str(&format!("| `{code}` | {} |\n", why.replace('|', "\\|")));
+    }
     out
+}
+
+/// Codes that were released and then withdrawn because the real component showed the hazard
+/// does not exist: (code, why). They are never reported again and never reused for another
+/// rule; `--allow` still accepts them (silencing nothing), so existing scripts keep working.
+pub const RETIRED: &[(&str, &str)] = &[(
+    "authorizer-include-authorization",
+    "warned that `headers.inCheck.include` without `authorization` keeps tokens from the \
+     authorizer. Envoy's HTTP ext_authz always forwards `Authorization` (with `Host`, `:method`, \
+     `:path`, `Content-Length`) on top of the list (Envoy `ext_authz.proto`, `allowed_headers`; \
+     Istio maps `includeRequestHeadersInCheck` to it, `pilot/pkg/security/authz/builder/extauthz.go`); \
+     the conformance suite gets 200 for a valid token with `include: [x-forwarded-for, cookie]`",
+)];
+
+/// Is `name` a withdrawn code (see [`RETIRED`])?
+pub fn is_retired(name: &str) -> bool {
+    RETIRED.iter().any(|(c, _)| *c == name)
 }
 
 impl Code {
@@ -515,6 +539,19 @@ mod tests {
         let text = reference_markdown();
         for code in Code::ALL {
             assert!(text.contains(&format!("| `{}` |", code.as_str())));
+        }
+    }
+
+    #[test]
+    fn retired_codes_are_never_reused() {
+        for (name, why) in RETIRED {
+            assert_eq!(
+                Code::parse(name),
+                None,
+                "{name} is retired and back in the table"
+            );
+            assert!(is_retired(name) && !why.is_empty());
+            assert!(reference_markdown().contains(&format!("| `{name}` |")));
         }
     }
 }

@@ -107,6 +107,17 @@ fn warnings_strict_and_allow() {
         .code,
         2
     );
+    // A retired code (docs/diagnostics.md) is still accepted: scripts that silenced it keep working.
+    let retired = kexpose(
+        &[
+            "validate",
+            "--allow",
+            "authorizer-include-authorization",
+            &spec(SEED),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(retired.code, 0, "{}", retired.stderr);
 }
 
 #[test]

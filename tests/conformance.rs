@@ -1,7 +1,8 @@
 //! Conformance against the real components (docs/conformance.md): the Go programs under
 //! `conformance/` run what the kexpose binary emits through the real oauth2-proxy (built from its
 //! Go module at the version `conformance/oauth2-proxy/go.mod` pins), a real OIDC provider on
-//! loopback, the check request Envoy sends, and kube-apiserver's own CRD validation code.
+//! loopback, the check request Envoy sends, kube-apiserver's own CRD validation code, and
+//! istiod's own validation of the plain-Istio target (`conformance/istio`).
 //!
 //! Go is needed. Without it the tests are skipped with a printed reason, except under `CI=true`,
 //! where a missing Go fails them. The Go programs are built once per run, with Go's default build
@@ -191,14 +192,31 @@ fn real_oauth2_proxy_behind_envoy_check_requests() {
 /// Every emitted APIRule and Istio CR (fixtures, golden trees, round-trip specs) passes
 /// kube-apiserver's validation of the real CRDs; each case of `conformance/apirule-cases.yaml` is
 /// rejected (or accepted) as recorded; the stored CRDs match their recorded sha256.
+/// With `-istio-crds`, the plain-Istio golden trees against Istio's own CRDs too (structural
+/// schemas and CEL rules of VirtualService, AuthorizationPolicy, RequestAuthentication), read from
+/// the istio.io/istio module `conformance/istio/go.mod` pins (go.sum verifies its content).
 #[test]
 fn api_server_validation_of_emitted_objects() {
     let Some(b) = bins() else { return };
+    let istio_dir = Command::new("go")
+        .args(["list", "-m", "-f", "{{.Dir}}", "istio.io/istio"])
+        .current_dir(root().join("conformance/istio"))
+        .output()
+        .expect("go list -m istio.io/istio");
+    assert!(
+        istio_dir.status.success(),
+        "go list -m istio.io/istio: {}",
+        String::from_utf8_lossy(&istio_dir.stderr)
+    );
+    let istio_crds = PathBuf::from(String::from_utf8_lossy(&istio_dir.stdout).trim())
+        .join("manifests/charts/base/files/crd-all.gen.yaml");
     let out = run(
         &b.apivalidate,
         &[
             "-crds",
             "conformance/crds",
+            "-istio-crds",
+            &istio_crds.to_string_lossy(),
             "-repo",
             &root().to_string_lossy(),
             "-kexpose",
@@ -206,6 +224,47 @@ fn api_server_validation_of_emitted_objects() {
         ],
     );
     report("the API server validation", &out);
+}
+
+/// Istio's validation program (`conformance/istio`, its own module: istio.io/istio is large and
+/// its dependency versions must not move the other programs'). Built once per run, by the one
+/// test that needs it, so the other suites do not wait for it; `None` when Go is missing outside
+/// CI (`bins()` decides and reports).
+fn istio_bin() -> Option<&'static PathBuf> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        bins()?;
+        let bin = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("conformance-bin")
+            .join("istiovalidate");
+        let started = std::time::Instant::now();
+        go_build(
+            &root().join("conformance/istio"),
+            &["-o", &bin.to_string_lossy(), "."],
+        );
+        eprintln!("built istiovalidate in {:.1?}", started.elapsed());
+        Some(bin)
+    })
+    .as_ref()
+}
+
+/// Every VirtualService, AuthorizationPolicy and RequestAuthentication `kexpose render --target
+/// istio` writes (golden trees and a fresh render of every fixture and round-trip spec) passes
+/// istiod's own validating webhook, and every mesh config file istiod's mesh config validation;
+/// each case of `conformance/istio-cases.yaml` is rejected with its recorded message.
+#[test]
+fn istio_validation_of_the_plain_istio_target() {
+    let Some(bin) = istio_bin() else { return };
+    let out = run(
+        bin,
+        &[
+            "-repo",
+            &root().to_string_lossy(),
+            "-kexpose",
+            env!("CARGO_BIN_EXE_kexpose"),
+        ],
+    );
+    report("the Istio validation", &out);
 }
 
 /// docs/conformance.md has a row for every oauth2-proxy, authorizer and APIRule code, and every

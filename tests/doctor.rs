@@ -195,6 +195,36 @@ fn issuer_with_a_trailing_slash_in_discovery_is_the_crashloop() {
     assert!(text.stdout.contains("kexpose.yaml:7:13"), "{}", text.stdout);
 }
 
+/// The other direction (conformance disagreement 1): the spec's issuer has a trailing `/`, the
+/// provider publishes none. `kexpose validate` cannot know which form a non-IAS provider
+/// publishes; doctor fetches the discovery document (one `/` trimmed, as oauth2-proxy does) and
+/// reports the byte mismatch the real oauth2-proxy exits with (conformance case
+/// `issuer-trailing-slash`).
+#[test]
+fn spec_issuer_with_a_trailing_slash_the_provider_does_not_publish() {
+    let p = Provider::start(Behaviour::default());
+    let dir = setup(&p, "/jwks");
+    let path = dir.path().join("kexpose.yaml");
+    let spec = std::fs::read_to_string(&path).unwrap().replace(
+        &format!("issuer: {}\n", p.base()),
+        &format!("issuer: {}/\n", p.base()),
+    );
+    assert!(spec.contains(&format!("issuer: {}/\n", p.base())));
+    std::fs::write(&path, spec).unwrap();
+    let (text, v) = all_formats(dir.path(), &[], false, 1);
+    assert!(
+        findings(&v).contains(&("doctor-issuer-mismatch".into(), 7)),
+        "{}",
+        text.stdout
+    );
+    let expected = format!(
+        "oidc: issuer did not match the issuer returned by provider, expected \"{}/\" got \"{}\"",
+        p.base(),
+        p.base()
+    );
+    assert!(text.stdout.contains(&expected), "{}", text.stdout);
+}
+
 #[test]
 fn jwks_at_a_different_url() {
     let p = Provider::start(Behaviour {
@@ -299,7 +329,7 @@ fn token_without_the_required_scope() {
         text.stdout
     );
     assert!(
-        text.stdout.contains("RBAC: access denied: scopes orders.read not all in one of scp, scope, scopes (token has scope=[orders.write])"),
+        text.stdout.contains("RBAC: access denied: AuthorizationPolicy orders-r1-allow-0: scopes orders.read not all in one of scp, scope, scopes (token has scope=[orders.write])"),
         "{}",
         text.stdout
     );
@@ -400,9 +430,7 @@ fn probe_agrees_with_a_mesh_that_enforces_the_spec_and_names_a_mismatch() {
     );
     let api_no_token = probes
         .iter()
-        .find(|p| {
-            p["url"] == "https://orders.example.com/api/kexpose-probe" && p["withToken"] == false
-        })
+        .find(|p| p["url"] == "https://orders.example.com/api/x" && p["withToken"] == false)
         .unwrap();
     assert_eq!(api_no_token["status"], 403);
 
@@ -416,7 +444,7 @@ fn probe_agrees_with_a_mesh_that_enforces_the_spec_and_names_a_mismatch() {
         text.stdout
     );
     assert!(
-        text.stdout.contains("GET https://orders.example.com/api/kexpose-probe without a token: the model predicts denied with 403"),
+        text.stdout.contains("GET https://orders.example.com/api/x without a token: explain predicts denied with 403 (explain: needs jwt ("),
         "{}",
         text.stdout
     );
@@ -611,6 +639,322 @@ fn oidc_enabled_signing_alg_without_a_common_algorithm_is_the_crashloop() {
         "{}",
         text.stdout
     );
+}
+
+/// jwt and extAuth restrictions side by side: two required audiences, a scope + audience
+/// authorization, restrictions behind the authorizer, and a rule of another issuer.
+const RESTRICTED: &str = r#"apiVersion: kexpose.dev/v1alpha1
+kind: Exposure
+cluster:
+  domain: example.com
+identityProviders:
+  - name: idp
+    issuer: ISSUER
+    jwksUri: JWKS
+  - name: partner
+    issuer: ISSUER/partner
+    jwksUri: JWKS
+authorizers:
+  - name: oauth2-proxy
+    type: oauth2-proxy
+    identityProvider: idp
+    clientId: kexpose-test-client
+workloads:
+  - name: orders
+    namespace: shop
+    host: orders
+    service:
+      port: 8080
+    rules:
+      - path: /public
+        methods: [GET, HEAD]
+        noAuth: true
+      - path: /two-audiences/{**}
+        methods: [GET]
+        jwt:
+          identityProvider: idp
+          audiences: [orders-api, billing-api]
+      - path: /orders/{**}
+        methods: [GET, POST]
+        jwt:
+          identityProvider: idp
+          authorizations:
+            - requiredScopes: [orders.read]
+              audiences: [orders-api]
+            - requiredScopes: [orders.admin]
+      - path: /partner/{*}
+        methods: [GET]
+        jwt:
+          identityProvider: partner
+          requiredScopes: [orders.read]
+      - path: /reports/{**}
+        methods: [GET]
+        extAuth:
+          authorizers: [oauth2-proxy]
+          identityProvider: idp
+          requiredScopes: [orders.read]
+          audiences: [orders-api]
+"#;
+
+fn setup_spec(p: &Provider, spec: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec
+        .replace("ISSUER", &p.base())
+        .replace("JWKS", &format!("{}/jwks", p.base()));
+    std::fs::write(dir.path().join("kexpose.yaml"), spec).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &p.ca_pem).unwrap();
+    dir
+}
+
+fn rule<'v>(v: &'v serde_json::Value, subject: &str) -> &'v serde_json::Value {
+    v["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["kind"] == "rule" && j["subject"] == subject)
+        .unwrap_or_else(|| panic!("no judgement of {subject}: {v:#}"))
+}
+
+#[test]
+fn every_listed_audience_is_required_and_the_issuer_counts() {
+    let p = Provider::start(Behaviour::default());
+    let dir = setup_spec(&p, RESTRICTED);
+    let (text, v) = all_formats(dir.path(), &["--identity-provider", "idp"], true, 1);
+    // The token has aud [kexpose-test-client orders-api]: billing-api is missing. Within one
+    // authorization every audience is required (one `when` condition each, ANDed).
+    let two = rule(&v, "GET /two-audiences/{**}");
+    assert_eq!(
+        (&two["decision"], &two["status"]),
+        (&json!("denied"), &json!(403))
+    );
+    assert_eq!(
+        two["reason"],
+        "RBAC: access denied: AuthorizationPolicy orders-r1-allow-0: audience billing-api not in aud [kexpose-test-client orders-api]"
+    );
+    assert!(
+        findings(&v).contains(&("doctor-token-denied".into(), 27)),
+        "{}",
+        text.stdout
+    );
+    // Scope + audience in one authorization: both held.
+    let orders = rule(&v, "GET,POST /orders/{**}");
+    assert_eq!(orders["decision"], "allowed", "{orders:#}");
+    assert!(
+        orders["reason"]
+            .as_str()
+            .unwrap()
+            .contains("AuthorizationPolicy orders-r2-allow-0 allows: iss"),
+        "{orders:#}"
+    );
+    // The right scope, the wrong issuer: the request principal does not match. Not a
+    // finding (the rule is meant for the partner's tokens), but shown with the reason.
+    let partner = rule(&v, "GET /partner/{*}");
+    assert_eq!(partner["decision"], "denied");
+    assert_eq!(
+        partner["reason"],
+        format!(
+            "RBAC: access denied: AuthorizationPolicy orders-r3-allow-0: the token's iss \"{0}\" is not among the requestPrincipals [{0}/partner/*]",
+            p.base()
+        )
+    );
+    assert!(
+        !findings(&v)
+            .iter()
+            .any(|(c, l)| c == "doctor-token-denied" && *l == 40),
+        "{}",
+        text.stdout
+    );
+    // extAuth with restrictions: the authorizer, then the restrictions.
+    let reports = rule(&v, "GET /reports/{**}");
+    assert_eq!(reports["decision"], "allowed", "{reports:#}");
+    assert!(
+        reports["reason"]
+            .as_str()
+            .unwrap()
+            .contains("authorizer oauth2-proxy allows"),
+        "{reports:#}"
+    );
+
+    // Without orders-api the restrictions deny too, naming the audience.
+    p.behaviour.lock().unwrap().aud = json!([CLIENT_ID]);
+    let run = doctor(
+        dir.path(),
+        &["--identity-provider", "idp", "--format", "json"],
+        true,
+    );
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let reports = rule(&v, "GET /reports/{**}");
+    assert_eq!(
+        reports["reason"],
+        "RBAC: access denied: AuthorizationPolicy orders-r4-allow-0: audience orders-api not in aud [kexpose-test-client]"
+    );
+}
+
+/// `kexpose explain SPEC METHOD URL`: the line after `→`.
+fn explain_line(dir: &Path, method: &str, url: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_kexpose"))
+        .args(["explain", "kexpose.yaml", method, url])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    stdout
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("→ "))
+        .unwrap_or_else(|| panic!("no verdict line: {stdout}"))
+        .to_string()
+}
+
+/// Does a token (as doctor reports it) meet `jwt (i1 | i2) scopes a+b (in scp, scope or
+/// scopes) aud=x|y`? Read from explain's text, independently of doctor's code.
+fn token_meets(token: &serde_json::Value, requirement: &str) -> bool {
+    let iss = token["iss"].as_str().unwrap();
+    let aud: Vec<&str> = token["aud"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let scopes = |key: &str| -> Vec<String> {
+        match &token["scopes"][key] {
+            serde_json::Value::String(s) if key == "scope" => {
+                s.split_whitespace().map(str::to_string).collect()
+            }
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(a) => {
+                a.iter().map(|x| x.as_str().unwrap().to_string()).collect()
+            }
+            _ => vec![],
+        }
+    };
+    requirement.split(" OR ").any(|alt| {
+        let rest = alt.strip_prefix("jwt (").expect(alt);
+        let (issuers, rest) = rest.split_once(')').unwrap();
+        if !issuers.split(" | ").any(|i| i == iss) {
+            return false;
+        }
+        let mut words = rest.split_whitespace().peekable();
+        let mut ok = true;
+        while let Some(w) = words.next() {
+            if w == "scopes" {
+                let need: Vec<&str> = words.next().unwrap().split('+').collect();
+                ok &= ["scp", "scope", "scopes"]
+                    .iter()
+                    .any(|k| need.iter().all(|n| scopes(k).iter().any(|s| s == n)));
+            } else if let Some(values) = w.strip_prefix("aud=") {
+                ok &= values.split('|').any(|a| aud.contains(&a));
+            }
+        }
+        ok
+    })
+}
+
+/// doctor judges every sample request of explain's access table with explain's own verdict:
+/// the verdict line matches `kexpose explain` for the same request, the decision follows
+/// from it and the token's claims, and the samples are the table's.
+fn doctor_agrees_with_explain(dir: &Path, args: &[&str]) -> usize {
+    let run = doctor(dir, &[args, &["--format", "json"]].concat(), true);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect(&run.stderr);
+    let authorizers: std::collections::BTreeMap<&str, &str> = v["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "authorizer")
+        .map(|j| {
+            (
+                j["subject"].as_str().unwrap(),
+                j["decision"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let rules: Vec<&serde_json::Value> = v["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "rule")
+        .collect();
+    let mut methods = 0;
+    for j in &rules {
+        let subject = j["subject"].as_str().unwrap();
+        let url = format!(
+            "https://{}{}",
+            j["host"].as_str().unwrap(),
+            j["path"].as_str().unwrap()
+        );
+        let decision = j["decision"].as_str().unwrap();
+        for m in subject.split(' ').next().unwrap().split(',') {
+            methods += 1;
+            let line = explain_line(dir, m, &url);
+            assert_eq!(j["explain"], line.as_str(), "{m} {url}");
+            let expected = if line.starts_with("403") {
+                "denied"
+            } else if line.starts_with("public") {
+                "allowed"
+            } else {
+                let (ext, need) = match line
+                    .split_once(" must allow it (ext_authz from the workload's sidecar)")
+                {
+                    Some((a, rest)) => (Some(a), rest.strip_prefix("; then ").unwrap_or("")),
+                    None => (None, line.as_str()),
+                };
+                let ext_ok = ext.is_none_or(|a| {
+                    a.split(" and ")
+                        .all(|a| authorizers.get(a) == Some(&"allowed"))
+                });
+                let need_ok = need.is_empty()
+                    || need
+                        .strip_prefix("needs ")
+                        .is_some_and(|r| token_meets(&v["token"], r));
+                if ext_ok && need_ok {
+                    "allowed"
+                } else {
+                    "denied"
+                }
+            };
+            assert_eq!(
+                decision, expected,
+                "{m} {url}: explain says `{line}`, doctor: {j:#}"
+            );
+        }
+    }
+    // The same samples as explain's table: one line per route, method and verdict.
+    let out = Command::new(env!("CARGO_BIN_EXE_kexpose"))
+        .args(["explain", "kexpose.yaml"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines = table
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.contains("never reached"))
+        .count();
+    assert_eq!(methods, lines, "{table}\n{rules:#?}");
+    rules.len()
+}
+
+#[test]
+fn doctor_and_explain_agree_on_every_sample_path() {
+    let p = Provider::start(Behaviour::default());
+    // The seed fixture (the Kyma tutorial), pointed at the loopback provider.
+    let seed = std::fs::read_to_string(
+        common::root().join("fixtures/seed-client-credentials/kexpose.yaml"),
+    )
+    .unwrap()
+    .replace(
+        "    issuer: https://my-tenant.accounts.ondemand.com\n",
+        "    issuer: ISSUER\n    jwksUri: JWKS\n",
+    );
+    assert!(seed.contains("ISSUER"));
+    let dir = setup_spec(&p, &seed);
+    assert!(doctor_agrees_with_explain(dir.path(), &[]) >= 1);
+    let dir = setup_spec(&p, RESTRICTED);
+    assert!(doctor_agrees_with_explain(dir.path(), &["--identity-provider", "idp"]) >= 5);
+    // A token that fails the scope: still the same verdicts, other decisions.
+    p.behaviour.lock().unwrap().scope = Some("orders.admin".into());
+    assert!(doctor_agrees_with_explain(dir.path(), &["--identity-provider", "idp"]) >= 5);
+    let dir = setup(&p, "/jwks");
+    assert!(doctor_agrees_with_explain(dir.path(), &[]) >= 3);
 }
 
 /// Not a test: serves the test provider for a manual check against the real oauth2-proxy

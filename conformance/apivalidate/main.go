@@ -82,9 +82,56 @@ func loadCRDs(dir string) (registry, error) {
 		if !ok || want != hex.EncodeToString(sum[:]) {
 			return nil, fmt.Errorf("%s: sha256 %s is not the one recorded in SOURCE.md (%q): a CRD changed unnoticed; record its source, version and new sha256 there", f, hex.EncodeToString(sum[:]), want)
 		}
+		if err := reg.add(f, b); err != nil {
+			return nil, err
+		}
+	}
+	return reg, nil
+}
+
+// istioKinds: the kinds `kexpose render --target istio` writes.
+var istioKinds = map[string]bool{"VirtualService": true, "AuthorizationPolicy": true, "RequestAuthentication": true}
+
+// loadIstioCRDs adds the CRDs of istioKinds from Istio's generated CRD file (many documents),
+// read from the istio.io/istio module that conformance/istio/go.mod pins (go.sum verifies it).
+func (reg registry) loadIstioCRDs(f string) error {
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, doc := range bytes.Split(b, []byte("\n---")) {
+		var head struct {
+			Kind string `json:"kind"`
+			Spec struct {
+				Names struct {
+					Kind string `json:"kind"`
+				} `json:"names"`
+			} `json:"spec"`
+		}
+		if err := yaml.Unmarshal(doc, &head); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		if head.Kind != "CustomResourceDefinition" || !istioKinds[head.Spec.Names.Kind] {
+			continue
+		}
+		if err := reg.add(f, doc); err != nil {
+			return err
+		}
+		n++
+	}
+	if n != len(istioKinds) {
+		return fmt.Errorf("%s: found %d of the CRDs of %v", f, n, istioKinds)
+	}
+	return nil
+}
+
+// add registers every version of the CRD in b.
+func (reg registry) add(f string, b []byte) error {
+	{
 		var crd apiextensionsv1.CustomResourceDefinition
 		if err := yaml.UnmarshalStrict(b, &crd); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+			return fmt.Errorf("%s: %w", f, err)
 		}
 		for _, v := range crd.Spec.Versions {
 			if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
@@ -92,18 +139,18 @@ func loadCRDs(dir string) (registry, error) {
 			}
 			internal := &apiextensions.CustomResourceValidation{}
 			if err := apiextensionsv1.Convert_v1_CustomResourceValidation_To_apiextensions_CustomResourceValidation(v.Schema, internal, nil); err != nil {
-				return nil, fmt.Errorf("%s %s: %w", f, v.Name, err)
+				return fmt.Errorf("%s %s: %w", f, v.Name, err)
 			}
 			s, err := structuralschema.NewStructural(internal.OpenAPIV3Schema)
 			if err != nil {
-				return nil, fmt.Errorf("%s %s: not a structural schema: %w", f, v.Name, err)
+				return fmt.Errorf("%s %s: not a structural schema: %w", f, v.Name, err)
 			}
 			if errs := structuralschema.ValidateStructural(nil, s); len(errs) > 0 {
-				return nil, fmt.Errorf("%s %s: %v", f, v.Name, errs.ToAggregate())
+				return fmt.Errorf("%s %s: %v", f, v.Name, errs.ToAggregate())
 			}
 			validator, _, err := apiservervalidation.NewSchemaValidator(internal.OpenAPIV3Schema)
 			if err != nil {
-				return nil, fmt.Errorf("%s %s: %w", f, v.Name, err)
+				return fmt.Errorf("%s %s: %w", f, v.Name, err)
 			}
 			reg[crd.Spec.Group+"/"+v.Name+"/"+crd.Spec.Names.Kind] = &version{
 				kind:       crd.Spec.Names.Kind,
@@ -115,7 +162,7 @@ func loadCRDs(dir string) (registry, error) {
 			}
 		}
 	}
-	return reg, nil
+	return nil
 }
 
 // recordedSums reads the sha256 column of SOURCE.md's table: | file | ... | sha256 |.
@@ -252,7 +299,7 @@ func readObjects(path string) ([]map[string]any, error) {
 
 type target struct{ label, path string }
 
-func collect(repo, work, kexpose string) ([]target, []string) {
+func collect(repo, work, kexpose string, istio bool) ([]target, []string) {
 	var ts []target
 	var problems []string
 	add := func(label, dir string) {
@@ -265,6 +312,21 @@ func collect(repo, work, kexpose string) ([]target, []string) {
 		})
 	}
 	golden, _ := filepath.Glob(filepath.Join(repo, "fixtures/*/expected"))
+	if istio {
+		// the plain-Istio golden trees (conformance/istio validates fresh renders too); the mesh
+		// config files are Helm values and an IstioOperator overlay, not objects of these CRDs
+		ig, _ := filepath.Glob(filepath.Join(repo, "fixtures/*/expected-istio"))
+		for _, g := range ig {
+			rel, _ := filepath.Rel(repo, g)
+			_ = filepath.Walk(filepath.Join(g, "istio"), func(p string, info os.FileInfo, err error) error {
+				if err == nil && !info.IsDir() && strings.HasSuffix(p, ".yaml") && !strings.Contains(p, "/mesh-config/") {
+					r, _ := filepath.Rel(g, p)
+					ts = append(ts, target{rel + "/" + r, p})
+				}
+				return nil
+			})
+		}
+	}
 	for _, g := range golden {
 		rel, _ := filepath.Rel(repo, g)
 		add(rel, g)
@@ -359,6 +421,7 @@ func main() {
 	kexpose := flag.String("kexpose", "", "kexpose binary (renders every fixture and round-trip spec)")
 	schemas := flag.String("schemas", "", "kexpose's output schemas (default <repo>/schemas)")
 	casesFile := flag.String("cases", "", "negative cases (default <repo>/conformance/apirule-cases.yaml)")
+	istioCRDs := flag.String("istio-crds", "", "Istio's generated CRD file (crd-all.gen.yaml of the istio.io/istio module conformance/istio pins): also validate the plain-Istio golden trees")
 	flag.Parse()
 	if *casesFile == "" {
 		*casesFile = filepath.Join(*repo, "conformance/apirule-cases.yaml")
@@ -371,6 +434,12 @@ func main() {
 		fmt.Println("FAIL", err)
 		os.Exit(1)
 	}
+	if *istioCRDs != "" {
+		if err := reg.loadIstioCRDs(*istioCRDs); err != nil {
+			fmt.Println("FAIL", err)
+			os.Exit(1)
+		}
+	}
 	own, err := loadOwnSchemas(*schemas)
 	if err != nil {
 		fmt.Println("FAIL", err)
@@ -382,7 +451,7 @@ func main() {
 		os.Exit(2)
 	}
 	defer os.RemoveAll(work)
-	targets, problems := collect(*repo, work, *kexpose)
+	targets, problems := collect(*repo, work, *kexpose, *istioCRDs != "")
 	failed := len(problems)
 	for _, p := range problems {
 		fmt.Println("FAIL", p)

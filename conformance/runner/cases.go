@@ -18,13 +18,11 @@ type caseTable struct {
 	Cases  []tcase `json:"cases"`
 }
 
-// probe: one of oauth2-proxy's own endpoints and what it answers itself, unprefixed, without a
-// token; ExplainPasses: `kexpose explain` says the path passes without a token (pathPrefix "").
+// probe: one of oauth2-proxy's own endpoints and what it answers itself, unprefixed, with or
+// without a token. `kexpose explain` must predict it: passes exactly when that is 200.
 type probe struct {
-	Path          string `json:"path"`
-	Unprefixed    int    `json:"unprefixed"`
-	ExplainPasses bool   `json:"explainPasses"`
-	Disagreement  string `json:"disagreement"`
+	Path       string `json:"path"`
+	Unprefixed int    `json:"unprefixed"`
 }
 
 type tcase struct {

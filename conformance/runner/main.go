@@ -374,7 +374,7 @@ func (e *env) runSpec(specPath string) {
 		e.add(result{ID: tid + " starts", Pass: true, Detail: "ready: /ping and /ready answer 200 (the chart's probes)"})
 		entry := r.authorizers[name]
 		e.tokenMatrix(tid, doc, r, name, entry, p, sec)
-		e.pathPrefixProbe(tid, val, r, name, entry, p)
+		e.pathPrefixProbe(tid, val, r, name, entry, p, sec)
 		p.stop()
 	}
 }
@@ -458,11 +458,13 @@ func (e *env) tokenMatrix(tid string, doc specDoc, r *rendered, name string, ent
 	}
 }
 
-// pathPrefixProbe: oauth2-proxy's own endpoints (the `probes` of cases.yaml), asked without a
-// token through the check request. With a prefix they need a token (401). With pathPrefix "" each
-// answers what oauth2-proxy itself answers; kexpose warns (authorizer-exposes-proxy-endpoints)
-// exactly then, and `kexpose explain` says which of them pass without a token.
-func (e *env) pathPrefixProbe(tid string, val cliResult, r *rendered, name string, entry authorizerEntry, p *proxyProc) {
+// pathPrefixProbe: oauth2-proxy's own endpoints (the `probes` of cases.yaml), asked through the
+// check request without a token and with a valid one. With a prefix they need a token (401
+// without, 200 with). With pathPrefix "" oauth2-proxy answers each itself, the same with or
+// without a token (`unprefixed`); kexpose warns (authorizer-exposes-proxy-endpoints) exactly then,
+// and `kexpose explain` must say "PASSES WITHOUT A TOKEN" exactly for the paths answered with 200
+// (Envoy allows only 200) and "DENIED, WITH OR WITHOUT A TOKEN" for the other /oauth2/static/ ones.
+func (e *env) pathPrefixProbe(tid string, val cliResult, r *rendered, name string, entry authorizerEntry, p *proxyProc, sec secretData) {
 	warned := hasDiag(val.stderr, "warning", "authorizer-exposes-proxy-endpoints")
 	host := ""
 	for _, ar := range r.apirules {
@@ -473,33 +475,45 @@ func (e *env) pathPrefixProbe(tid string, val cliResult, r *rendered, name strin
 		}
 	}
 	specPath := filepath.Join(filepath.Dir(r.dir), "kexpose.yaml")
+	valid := e.tokens()[0]
 	for _, ep := range e.probes {
+		res := result{ID: fmt.Sprintf("%s pathPrefix %q: GET %s", tid, entry.PathPrefix, ep.Path), Code: "authorizer-exposes-proxy-endpoints", Test: "runner: pathPrefix probe"}
 		status, err := e.check(entry, original{Method: "GET", Host: "workload.example.com", Path: ep.Path, Headers: map[string]string{}}, p)
-		res := result{ID: fmt.Sprintf("%s pathPrefix %q: GET %s without token", tid, entry.PathPrefix, ep.Path), Code: "authorizer-exposes-proxy-endpoints", Test: "runner: pathPrefix probe"}
 		if err != nil {
 			res.Detail = err.Error()
 			e.add(res)
 			continue
 		}
-		want := 401
-		if entry.PathPrefix == "" {
-			want = ep.Unprefixed
+		h, err := valid.header(sec)
+		withToken := 0
+		if err == nil {
+			withToken, err = e.check(entry, original{Method: "GET", Host: "workload.example.com", Path: ep.Path, Headers: map[string]string{"authorization": h}}, p)
 		}
-		res.Pass = status == want && warned == (entry.PathPrefix == "")
-		res.Detail = fmt.Sprintf("oauth2-proxy %d (want %d), kexpose warned: %v", status, want, warned)
+		if err != nil {
+			res.Detail = err.Error()
+			e.add(res)
+			continue
+		}
+		want, wantToken := 401, 200
+		if entry.PathPrefix == "" {
+			want, wantToken = ep.Unprefixed, ep.Unprefixed
+		}
+		res.Pass = status == want && withToken == wantToken && warned == (entry.PathPrefix == "")
+		res.Detail = fmt.Sprintf("oauth2-proxy without token %d (want %d), with a valid token %d (want %d), kexpose warned: %v", status, want, withToken, wantToken, warned)
 		if host != "" {
 			// explain's prediction for the same path on a host this authorizer protects (only
 			// meaningful where the rule for that path uses this authorizer)
 			ex := e.kx("explain", specPath, "GET", "https://"+host+ep.Path)
 			if strings.Contains(ex.stdout, "asks `"+name+"`") {
-				says := strings.Contains(ex.stdout, "PASSES WITHOUT A TOKEN")
-				wantSays := entry.PathPrefix == "" && ep.ExplainPasses
-				res.Pass = res.Pass && says == wantSays
-				res.Detail += fmt.Sprintf(", explain: passes without a token: %v (recorded %v)", says, wantSays)
+				passes := strings.Contains(ex.stdout, "PASSES WITHOUT A TOKEN")
+				denied := strings.Contains(ex.stdout, "DENIED, WITH OR WITHOUT A TOKEN")
+				wantPasses := entry.PathPrefix == "" && ep.Unprefixed == 200
+				wantDenied := entry.PathPrefix == "" && ep.Unprefixed != 200 && strings.HasPrefix(ep.Path, "/oauth2/static/")
+				res.Pass = res.Pass && passes == wantPasses && denied == wantDenied
+				res.Detail += fmt.Sprintf(", explain: %q (want passes %v, denied %v)", explainLine(ex.stdout), wantPasses, wantDenied)
+			} else if entry.PathPrefix == "" {
+				res.Detail += ", explain not asked: no rule of this authorizer serves the path"
 			}
-		}
-		if ep.Disagreement != "" && entry.PathPrefix == "" {
-			res.Detail += " | DISAGREEMENT: " + ep.Disagreement
 		}
 		e.add(res)
 	}

@@ -24,17 +24,6 @@ pub struct Model {
     pub authorizers: BTreeMap<String, AuthorizerInfo>,
 }
 
-/// The strings of a JSON array (non-strings skipped; absent: none).
-pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 impl Model {
     /// Read the model from rendered objects.
     pub fn from_objects(objects: &[Object]) -> Model {
@@ -152,17 +141,7 @@ pub fn compare_authorizers(before: &Model, after: &Model) -> Vec<AuthorizerChang
                             && b.flags.is_some()
                         {
                             weakens = true;
-                            details.push("  oauth2-proxy now answers /ping, /ready, /robots.txt and /oauth2/static/* of every protected workload without a token".into());
-                        }
-                        if field == "headers" {
-                            let has_auth = |v: &Option<Value>| {
-                                strings(v.as_ref().and_then(|h| h.pointer("/inCheck/include")))
-                                    .iter()
-                                    .any(|h| h.eq_ignore_ascii_case("authorization"))
-                            };
-                            if has_auth(&o) && !has_auth(&n) {
-                                weakens = true;
-                            }
+                            details.push("  oauth2-proxy now answers /ping, /ready, /robots.txt and its embedded /oauth2/static/ files of every protected workload without a token".into());
                         }
                     }
                 }

@@ -2,15 +2,79 @@
 //! authorizers, Istio/Envoy for the APIRule rules (RequestAuthentication + AuthorizationPolicy
 //! as the api-gateway controller generates them).
 //!
-//! The access model is read through [`model`] only, so that a richer Istio/Envoy model can
-//! replace `diff::access` in one place.
+//! The rules are judged on the model `explain` answers from ([`crate::mesh`]): the same
+//! `Mesh::evaluate` of the same request, applied to the token's claims ([`request`]).
 
 use super::jwt::{Keys, Token, VERIFIABLE_ALGS, string_list};
-use super::rules::{Access, Alternative, Model};
+pub use crate::diff::access::AuthorizerInfo;
+use crate::mesh::eval::{Evaluation, Grant, Unmet, Verdict, claim_values, fold_scope_keys};
+use crate::mesh::{Mesh, WorkloadRef};
 use indexmap::IndexMap;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// The access model `explain` uses, from the rendered objects. The one seam to switch models.
+/// What doctor judges a token against: the mesh `explain` answers from (the rendered
+/// APIRules translated as the api-gateway controller does, [`crate::mesh`]) and the
+/// authorizers as deployed.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    /// The Istio objects of the rendered APIRules.
+    pub mesh: Mesh,
+    /// Authorizers by name (Istio CR entry, oauth2-proxy flags).
+    pub authorizers: BTreeMap<String, AuthorizerInfo>,
+    /// oauth2-proxy authorizers registered without a path prefix.
+    pub open_authorizers: BTreeSet<String>,
+}
+
+impl Model {
+    /// Read the model from rendered objects, as `explain` reads them.
+    pub fn from_objects(objects: &[crate::diff::Object]) -> Model {
+        let access = crate::diff::access::Model::from_objects(objects);
+        Model {
+            mesh: crate::diff::explain::mesh_of(objects),
+            open_authorizers: crate::diff::explain::open_authorizers(&access),
+            authorizers: access.authorizers,
+        }
+    }
+
+    /// Every issuer some RequestAuthentication validates.
+    pub fn issuers(&self) -> BTreeSet<&str> {
+        self.mesh
+            .translations
+            .iter()
+            .flat_map(|t| &t.request_authentications)
+            .flat_map(|ra| &ra.jwt_rules)
+            .map(|j| j.issuer.as_str())
+            .collect()
+    }
+
+    /// Every `jwksUri` of the RequestAuthentications.
+    pub fn jwks_uris(&self) -> BTreeSet<&str> {
+        self.mesh
+            .translations
+            .iter()
+            .flat_map(|t| &t.request_authentications)
+            .flat_map(|ra| &ra.jwt_rules)
+            .map(|j| j.jwks_uri.as_str())
+            .collect()
+    }
+
+    /// The RequestAuthentication of the workload that validates `iss`, with its `jwksUri`.
+    fn request_authentication(&self, w: &WorkloadRef, iss: &str) -> Option<(&str, &str)> {
+        self.mesh
+            .translations
+            .iter()
+            .flat_map(|t| &t.request_authentications)
+            .filter(|ra| ra.workload.same_pods(w))
+            .find_map(|ra| {
+                ra.jwt_rules
+                    .iter()
+                    .find(|j| j.issuer == iss)
+                    .map(|j| (ra.name.as_str(), j.jwks_uri.as_str()))
+            })
+    }
+}
+
+/// The model `explain` uses, from the rendered outputs.
 pub fn model(outputs: &crate::render::Outputs) -> Result<Model, String> {
     Ok(Model::from_objects(&crate::diff::objects_from_outputs(
         outputs,
@@ -225,241 +289,256 @@ pub fn oauth2_proxy(token: &Token, p: &ProxyContext<'_>, now: i64) -> (Decision,
     )
 }
 
-/// Istio's default space-delimited claims (`request_authentication.proto`,
-/// `spaceDelimitedClaims`): `scope` and `permission`; `scp` and `scopes` are matched whole.
-const SPACE_DELIMITED: [&str; 2] = ["scope", "permission"];
-
 /// The claim keys the api-gateway controller checks scopes in, one AuthorizationPolicy rule
-/// each (`defaultScopeKeys`, `authorizationpolicy/creator.go`).
+/// each (`defaultScopeKeys`, `authorizationpolicy/creator.go`), as claim names.
 pub const SCOPE_KEYS: [&str; 3] = ["scp", "scope", "scopes"];
 
-/// The values Istio compares for `request.auth.claims[name]`.
-fn claim_values(token: &Token, name: &str) -> Vec<String> {
-    match token.claims.get(name) {
-        Some(serde_json::Value::String(s)) if SPACE_DELIMITED.contains(&name) => {
-            s.split_whitespace().map(str::to_string).collect()
-        }
-        v => string_list(v),
-    }
-}
-
-/// Does one authorization alternative hold? The controller writes one `when` condition per
-/// required scope (all in the same claim key, one rule per key) and one per audience: every
-/// listed audience is required, not one of them (`generateAuthorizationPolicySpec`).
-fn alternative(token: &Token, alt: &Alternative) -> Result<String, String> {
-    let aud = claim_values(token, "aud");
-    let missing_aud: Vec<&String> = alt.audiences.iter().filter(|a| !aud.contains(a)).collect();
-    let scope_key = SCOPE_KEYS.iter().find(|k| {
-        let have = claim_values(token, k);
-        alt.required_scopes.iter().all(|s| have.contains(s))
-    });
-    let scopes_ok = alt.required_scopes.is_empty() || scope_key.is_some();
-    let mut why = Vec::new();
-    if !scopes_ok {
-        let have: Vec<String> = SCOPE_KEYS
-            .iter()
-            .filter(|k| token.claims.contains_key(**k))
-            .map(|k| format!("{k}={}", go_slice(&claim_values(token, k))))
-            .collect();
-        why.push(format!(
-            "scopes {} not all in one of scp, scope, scopes (token has {})",
-            alt.required_scopes.join(" + "),
-            if have.is_empty() {
-                "none of these claims".to_string()
-            } else {
-                have.join(", ")
-            }
-        ));
-    }
-    if !missing_aud.is_empty() {
-        why.push(format!(
-            "audience {} not in aud {}",
-            missing_aud
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            go_slice(&aud)
-        ));
-    }
-    if !why.is_empty() {
-        return Err(why.join(" and "));
-    }
-    let mut held = Vec::new();
-    if let (false, Some(k)) = (alt.required_scopes.is_empty(), scope_key) {
-        held.push(format!("{k} has {}", alt.required_scopes.join(" + ")));
-    }
-    if !alt.audiences.is_empty() {
-        held.push(format!("aud has {}", alt.audiences.join(" + ")));
-    }
-    Ok(held.join(", "))
-}
-
-/// Envoy `jwt_authn` as Istio configures it: issuer among the workload's RequestAuthentication
-/// issuers, signature against the spec's `jwksUri`, `exp`/`nbf` with Envoy's default clock
-/// skew of 60 s. Failures are 401 before any authorization.
+/// Envoy `jwt_authn` as Istio configures it from the workload's RequestAuthentications:
+/// issuer among their issuers, signature against that issuer's `jwksUri`, `exp`/`nbf` with
+/// Envoy's default clock skew of 60 s. Failures are 401 on every path of the workload,
+/// before any authorization. A token of an issuer no jwtRule names is 401 too, not treated
+/// as missing: Istio's `requires_any` with `allow_missing` keeps `JwtUnknownIssuer` since
+/// envoyproxy/envoy#15194 (Envoy 1.17.1, istio/envoy#303).
 fn authenticate(
     token: &Token,
-    rule_issuers: &[String],
-    workload_issuers: &BTreeSet<String>,
+    model: &Model,
+    e: &Evaluation<'_>,
     keys: &dyn Fn(&str) -> Option<Result<Keys, String>>,
     now: i64,
-) -> Result<(), (u16, String)> {
+) -> Result<(), String> {
     let iss = token.string("iss").unwrap_or("");
-    if !workload_issuers.contains(iss) {
-        return Err((
-            401,
-            format!(
-                "Jwt issuer is not configured: the token's iss {} is none of the workload's issuers {}",
-                go_quote(iss),
-                go_slice(&workload_issuers.iter().cloned().collect::<Vec<_>>())
-            ),
+    let ra = e
+        .workload
+        .as_ref()
+        .and_then(|w| model.request_authentication(w, iss));
+    let Some((ra, jwks)) = ra else {
+        return Err(format!(
+            "Jwt issuer is not configured: the token's iss {} is none of the workload's RequestAuthentication issuers {}",
+            go_quote(iss),
+            go_slice(&e.validated_issuers.iter().cloned().collect::<Vec<_>>())
         ));
-    }
-    match keys(iss) {
+    };
+    match keys(jwks) {
         Some(Ok(k)) => {
             if let Err(e) = token.verify(&k) {
-                return Err((401, format!("Jwt verification fails: {e}")));
+                return Err(format!(
+                    "Jwt verification fails (RequestAuthentication {ra}): {e}"
+                ));
             }
         }
-        Some(Err(e)) => return Err((401, format!("Jwks remote fetch is failed: {e}"))),
+        Some(Err(e)) => {
+            return Err(format!(
+                "Jwks remote fetch is failed (RequestAuthentication {ra}, jwksUri {jwks}): {e}"
+            ));
+        }
         None => {
-            return Err((
-                401,
-                "Jwt verification fails: no jwksUri for this issuer".into(),
+            return Err(format!(
+                "Jwt verification fails: RequestAuthentication {ra} has no usable jwksUri"
             ));
         }
     }
     if let Some(exp) = token.time("exp")
         && now > exp + 60
     {
-        return Err((
-            401,
-            format!("Jwt is expired (exp {} UTC)", go_time_short(exp)),
+        return Err(format!(
+            "Jwt is expired (exp {} UTC; RequestAuthentication {ra})",
+            go_time_short(exp)
         ));
     }
     if let Some(nbf) = token.time("nbf")
         && nbf > now + 60
     {
-        return Err((
-            401,
-            format!("Jwt not yet valid (nbf {})", go_time_short(nbf)),
-        ));
-    }
-    if !rule_issuers.iter().any(|i| i == iss) {
-        return Err((
-            403,
-            format!(
-                "RBAC: access denied: the token's iss {} is not among this rule's issuers {}",
-                go_quote(iss),
-                go_slice(rule_issuers)
-            ),
+        return Err(format!(
+            "Jwt not yet valid (nbf {}; RequestAuthentication {ra})",
+            go_time_short(nbf)
         ));
     }
     Ok(())
 }
 
-fn authorize(token: &Token, alts: &[Alternative]) -> Result<String, (u16, String)> {
-    if alts.is_empty() {
-        return Ok("any valid token".into());
-    }
+/// Why one grant (an ALLOW rule, the three scope-key rules of one authorization folded into
+/// one) does not admit the token; `Ok` says what held.
+fn grant(
+    token: &Token,
+    validated: bool,
+    g: &Grant,
+    scopes: &BTreeSet<String>,
+) -> Result<String, String> {
+    let iss = token.string("iss").unwrap_or("");
+    let claims = &token.claims;
     let mut why = Vec::new();
-    for (i, a) in alts.iter().enumerate() {
-        match alternative(token, a) {
-            Ok(m) if alts.len() == 1 => return Ok(m),
-            Ok(m) => return Ok(format!("authorization {} holds: {m}", i + 1)),
-            Err(e) => why.push(if alts.len() == 1 {
-                e
-            } else {
-                format!("authorization {}: {e}", i + 1)
-            }),
+    for u in g.unmet(validated.then_some((iss, claims))) {
+        why.push(match u {
+            Unmet::NoToken => "no validated token: the workload has no RequestAuthentication for its issuer, so the request has no request principal".to_string(),
+            Unmet::Issuer => format!(
+                "the token's iss {} is not among the requestPrincipals {}",
+                go_quote(iss),
+                go_slice(&g.issuers.iter().map(|i| format!("{i}/*")).collect::<Vec<_>>())
+            ),
+            Unmet::Claim(c) if c.name() == "aud" => format!(
+                "audience {} not in aud {}",
+                c.values.iter().cloned().collect::<Vec<_>>().join(" | "),
+                go_slice(&c.token_values(claims))
+            ),
+            Unmet::Claim(c) => format!(
+                "claim {} needs one of {} (token has {})",
+                c.name(),
+                go_slice(&c.values.iter().cloned().collect::<Vec<_>>()),
+                go_slice(&c.token_values(claims))
+            ),
+        });
+    }
+    let scope_key = SCOPE_KEYS.iter().find(|k| {
+        let have = claim_values(claims, k);
+        scopes.iter().all(|s| have.contains(s))
+    });
+    if !scopes.is_empty() && (scope_key.is_none() || !validated) {
+        let have: Vec<String> = SCOPE_KEYS
+            .iter()
+            .filter(|k| claims.contains_key(**k))
+            .map(|k| format!("{k}={}", go_slice(&claim_values(claims, k))))
+            .collect();
+        if validated {
+            why.push(format!(
+                "scopes {} not all in one of scp, scope, scopes (token has {})",
+                scopes.iter().cloned().collect::<Vec<_>>().join(" + "),
+                if have.is_empty() {
+                    "none of these claims".to_string()
+                } else {
+                    have.join(", ")
+                }
+            ));
         }
     }
-    Err((403, format!("RBAC: access denied: {}", why.join("; "))))
+    if !why.is_empty() {
+        return Err(why.join(" and "));
+    }
+    let mut held = Vec::new();
+    if !g.issuers.is_empty() {
+        held.push(format!("iss {}", go_quote(iss)));
+    }
+    if let (false, Some(k)) = (scopes.is_empty(), scope_key) {
+        held.push(format!(
+            "{k} has {}",
+            scopes.iter().cloned().collect::<Vec<_>>().join(" + ")
+        ));
+    }
+    for c in &g.claims {
+        held.push(format!(
+            "{} has {}",
+            c.name(),
+            c.values.iter().cloned().collect::<Vec<_>>().join(" | ")
+        ));
+    }
+    Ok(if g.is_public() {
+        "no token needed".into()
+    } else if held.is_empty() {
+        "no conditions".into()
+    } else {
+        held.join(", ")
+    })
 }
 
-/// A rule's decision on the token. `proxy` gives an authorizer's decision by name.
-pub fn rule(
+/// RBAC: the ALLOW policies (a union) on the token's claims; `validated`: a
+/// RequestAuthentication validated the token (else it has no request principal).
+fn rbac(
     token: &Token,
-    access: &Access,
-    workload_issuers: &BTreeSet<String>,
+    validated: bool,
+    model: &Model,
+    e: &Evaluation<'_>,
+    route: usize,
+    path: &str,
+) -> Result<String, String> {
+    match &e.verdict {
+        Verdict::NotFound => Err("404 at the gateway".into()),
+        Verdict::Forbidden => Err(format!(
+            "RBAC: access denied: {}",
+            crate::mesh::explain::forbidden_why(&model.mesh, e, route, path)
+        )),
+        Verdict::Allowed { .. } if !e.has_allow_policies => {
+            Ok("the workload has no ALLOW policy".into())
+        }
+        Verdict::Allowed { .. } => {
+            let mut why = Vec::new();
+            for (p, grants) in &e.allow {
+                for (g, scopes) in fold_scope_keys(grants) {
+                    match grant(token, validated, &g, &scopes) {
+                        Ok(m) => return Ok(format!("AuthorizationPolicy {} allows: {m}", p.name)),
+                        Err(m) => why.push(format!("AuthorizationPolicy {}: {m}", p.name)),
+                    }
+                }
+            }
+            Err(format!("RBAC: access denied: {}", why.join("; ")))
+        }
+    }
+}
+
+/// The token on one request, as the workload's sidecar judges it, filter by filter
+/// (`jwt_authn`, then `ext_authz` for CUSTOM policies, then RBAC for ALLOW policies): the
+/// same [`Evaluation`] `explain` prints, applied to the token's claims. `keys` gives the key
+/// set of a `jwksUri`, `proxy` an authorizer's decision by name.
+pub fn request(
+    token: &Token,
+    model: &Model,
+    e: &Evaluation<'_>,
+    path: &str,
     keys: &dyn Fn(&str) -> Option<Result<Keys, String>>,
     proxy: &dyn Fn(&str) -> Option<(Decision, String)>,
     now: i64,
 ) -> (Decision, String) {
-    match access {
-        Access::Public => (Decision::Allowed, "public: no token needed".into()),
-        Access::Jwt {
-            issuers,
-            authorizations,
-        } => {
-            if let Err((s, m)) = authenticate(token, issuers, workload_issuers, keys, now) {
-                return (Decision::Denied(s), m);
+    let Some(route) = e.route else {
+        return (
+            Decision::Denied(404),
+            "404 at the gateway: no VirtualService route matches".into(),
+        );
+    };
+    // jwt_authn: only when a RequestAuthentication selects the workload.
+    let validated = !e.validated_issuers.is_empty();
+    if validated && let Err(m) = authenticate(token, model, e, keys, now) {
+        return (Decision::Denied(401), m);
+    }
+    // ext_authz: every matching CUSTOM policy's provider must allow.
+    let mut unknown = Vec::new();
+    let mut asked = Vec::new();
+    for (p, provider) in &e.custom {
+        match proxy(provider) {
+            Some((Decision::Allowed, _)) => asked.push(provider.as_str()),
+            Some((Decision::Denied(s), m)) => {
+                return (
+                    Decision::Denied(s),
+                    format!("authorizer {provider} (CUSTOM policy {}): {m}", p.name),
+                );
             }
-            match authorize(token, authorizations) {
-                Ok(m) => (
-                    Decision::Allowed,
-                    format!("jwt: signature, iss and exp valid; {m}"),
-                ),
-                Err((s, m)) => (Decision::Denied(s), m),
-            }
+            _ => unknown.push(provider.as_str()),
         }
-        Access::ExtAuth {
-            authorizers,
-            issuers,
-            authorizations,
-        } => {
-            // Filter order in the sidecar: jwt_authn, then ext_authz (CUSTOM), then RBAC.
-            if !issuers.is_empty()
-                && let Err((s, m)) = authenticate(token, issuers, workload_issuers, keys, now)
-            {
-                return (Decision::Denied(s), m);
+    }
+    // RBAC: the ALLOW policies (a union).
+    let allowed = rbac(token, validated, model, e, route, path);
+    match allowed {
+        Err(m) => (Decision::Denied(403), m),
+        Ok(m) => {
+            let mut parts = Vec::new();
+            if validated {
+                parts.push("jwt: signature, iss and exp valid".to_string());
             }
-            let mut unknown = Vec::new();
-            for a in authorizers {
-                match proxy(a) {
-                    Some((Decision::Allowed, _)) => {}
-                    Some((Decision::Denied(s), m)) => {
-                        return (Decision::Denied(s), format!("authorizer {a}: {m}"));
-                    }
-                    _ => unknown.push(a.as_str()),
-                }
+            if !asked.is_empty() {
+                parts.push(format!("authorizer {} allows", asked.join(", ")));
             }
-            let restrictions = if issuers.is_empty() {
-                Ok("no restrictions".to_string())
+            parts.push(m);
+            if unknown.is_empty() {
+                (Decision::Allowed, parts.join("; "))
             } else {
-                authorize(token, authorizations)
-            };
-            match restrictions {
-                Err((s, m)) => (Decision::Denied(s), m),
-                Ok(m) if unknown.is_empty() => (
-                    Decision::Allowed,
-                    format!("authorizer {} allows; {m}", authorizers.join(", ")),
-                ),
-                Ok(m) => (
+                (
                     Decision::Unknown,
                     format!(
-                        "external authorizer {} decides (kexpose cannot ask it); {m}",
-                        unknown.join(", ")
+                        "external authorizer {} decides (kexpose cannot ask it); {}",
+                        unknown.join(", "),
+                        parts.join("; ")
                     ),
-                ),
+                )
             }
         }
     }
-}
-
-/// Issuers of every jwt rule and restriction of one APIRule (one workload's
-/// RequestAuthentications).
-pub fn workload_issuers(model: &Model, apirule: &str) -> BTreeSet<String> {
-    model
-        .entries
-        .iter()
-        .filter(|e| e.apirule == apirule)
-        .flat_map(|e| match &e.access {
-            Access::Jwt { issuers, .. } | Access::ExtAuth { issuers, .. } => issuers.clone(),
-            Access::Public => Vec::new(),
-        })
-        .collect()
 }
 
 /// Is this algorithm one every verifier handles with a JWKS?
@@ -551,39 +630,78 @@ mod tests {
         Token::parse(&raw).unwrap()
     }
 
-    fn alt(scopes: &[&str], auds: &[&str]) -> Alternative {
-        Alternative {
-            required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            audiences: auds.iter().map(|s| s.to_string()).collect(),
-        }
+    /// RBAC on `GET /api/x` of one jwt rule with these `authorizations`.
+    fn allow(t: &Token, authorizations: serde_json::Value) -> Result<String, String> {
+        let apirule = serde_json::json!({
+            "metadata": { "name": "orders", "namespace": "shop" },
+            "spec": { "gateway": "kyma-system/kyma-gateway", "hosts": ["orders.example.com"],
+              "service": { "name": "orders", "port": 8080 },
+              "rules": [{ "path": "/api/{**}", "methods": ["GET"],
+                "jwt": { "authentications": [{ "issuer": "https://idp", "jwksUri": "https://idp/jwks" }],
+                         "authorizations": authorizations } }] }
+        });
+        let model = Model {
+            mesh: crate::mesh::translate(&[("APIRule".into(), apirule)], &Default::default()),
+            ..Model::default()
+        };
+        let e = model.mesh.evaluate("orders.example.com", "GET", "/api/x");
+        rbac(t, true, &model, &e, 0, "/api/x")
+    }
+
+    fn authz(scopes: &[&str], auds: &[&str]) -> serde_json::Value {
+        serde_json::json!({ "requiredScopes": scopes, "audiences": auds })
     }
 
     #[test]
     fn scopes_as_istio_matches_them() {
+        let one = |s: &[&str]| serde_json::json!([authz(s, &[])]);
         // `scope` is space-delimited by default; `scp` as a string is compared whole.
-        let t = token(serde_json::json!({"scope": "a b"}));
-        assert!(alternative(&t, &alt(&["a", "b"], &[])).is_ok());
-        let t = token(serde_json::json!({"scp": "a b"}));
-        assert!(alternative(&t, &alt(&["a"], &[])).is_err());
-        assert!(alternative(&t, &alt(&["a b"], &[])).is_ok());
-        let t = token(serde_json::json!({"scp": ["a", "b"]}));
-        assert!(alternative(&t, &alt(&["a", "b"], &[])).is_ok());
+        let t = token(serde_json::json!({"iss": "https://idp", "scope": "a b"}));
+        assert!(allow(&t, one(&["a", "b"])).is_ok());
+        let t = token(serde_json::json!({"iss": "https://idp", "scp": "a b"}));
+        assert!(allow(&t, one(&["a"])).is_err());
+        assert!(allow(&t, one(&["a b"])).is_ok());
+        let t = token(serde_json::json!({"iss": "https://idp", "scp": ["a", "b"]}));
+        assert!(allow(&t, one(&["a", "b"])).is_ok());
         // All scopes in one claim: the controller writes one policy rule per claim key.
-        let t = token(serde_json::json!({"scp": ["a"], "scopes": ["b"]}));
-        assert!(alternative(&t, &alt(&["a", "b"], &[])).is_err());
+        let t = token(serde_json::json!({"iss": "https://idp", "scp": ["a"], "scopes": ["b"]}));
+        let why = allow(&t, one(&["a", "b"])).unwrap_err();
+        assert_eq!(
+            why,
+            "RBAC: access denied: AuthorizationPolicy orders-r0-allow-0: scopes a + b not all in one of scp, scope, scopes (token has scp=[a], scopes=[b])"
+        );
+        // The right scope from another issuer: the request principal does not match.
+        let t = token(serde_json::json!({"iss": "https://other", "scp": ["a"]}));
+        let why = allow(&t, one(&["a"])).unwrap_err();
+        assert!(
+            why.contains("the token's iss \"https://other\" is not among the requestPrincipals [https://idp/*]"),
+            "{why}"
+        );
     }
 
     #[test]
     fn every_listed_audience_is_required() {
-        // One `when` condition per audience, ANDed (authorizationpolicy/creator.go).
-        let t = token(serde_json::json!({"aud": ["x"]}));
-        assert!(alternative(&t, &alt(&[], &["x"])).is_ok());
-        assert!(alternative(&t, &alt(&[], &["x", "y"])).is_err());
-        let t = token(serde_json::json!({"aud": "x"}));
-        assert!(alternative(&t, &alt(&[], &["x"])).is_ok());
-        // Alternatives are ORed (one ALLOW policy each).
-        assert!(authorize(&t, &[alt(&[], &["y"]), alt(&[], &["x"])]).is_ok());
-        assert_eq!(authorize(&t, &[alt(&["s"], &[])]).unwrap_err().0, 403);
+        // One `when` condition per audience, ANDed (authorizationpolicy/creator.go:249).
+        let t = token(serde_json::json!({"iss": "https://idp", "aud": ["x"]}));
+        assert!(allow(&t, serde_json::json!([authz(&[], &["x"])])).is_ok());
+        let why = allow(&t, serde_json::json!([authz(&[], &["x", "y"])])).unwrap_err();
+        assert_eq!(
+            why,
+            "RBAC: access denied: AuthorizationPolicy orders-r0-allow-0: audience y not in aud [x]"
+        );
+        let t = token(serde_json::json!({"iss": "https://idp", "aud": "x"}));
+        assert!(allow(&t, serde_json::json!([authz(&[], &["x"])])).is_ok());
+        // Authorizations are ORed (one ALLOW policy each).
+        let ok = allow(
+            &t,
+            serde_json::json!([authz(&[], &["y"]), authz(&[], &["x"])]),
+        )
+        .unwrap();
+        assert_eq!(
+            ok,
+            "AuthorizationPolicy orders-r0-allow-1 allows: iss \"https://idp\", aud has x"
+        );
+        assert!(allow(&t, serde_json::json!([authz(&["s"], &[])])).is_err());
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //!    (`pkg/providers/oidc/provider.go`, `NewProvider`), compared with the spec; both JWKS.
 //! 2. A real token (credentials only from `KEXPOSE_CLIENT_ID`/`KEXPOSE_CLIENT_SECRET`): a
 //!    client-credentials request, the signature, then each oauth2-proxy authorizer and each
-//!    rule judged as its verifier judges it ([`evaluate`]).
-//! 3. `--probe`: the exposed URLs requested with and without the token, compared with the
-//!    prediction.
+//!    sample request of `explain`'s access table ([`samples`]) judged as its verifier judges
+//!    it ([`evaluate`]), on the mesh evaluation `explain` prints.
+//! 3. `--probe`: the same sample requests sent with and without the token, compared with
+//!    `explain`'s prediction and the token's judgement.
 //!
 //! The library never prints: [`run`] returns a [`Report`]; [`report`] renders it.
 
@@ -16,17 +17,15 @@ pub mod http;
 pub mod jwt;
 pub mod probe;
 pub mod report;
-pub mod rules;
 
 use crate::diag::{Code, Diagnostic, Severity};
-use crate::paths::PathPattern;
+use crate::mesh::eval::Verdict;
 use crate::source::SourceFile;
 use crate::spec::{AuthorizerType, IdentityProvider, Spec};
 use crate::yaml::PointerTable;
-use evaluate::{Decision, ProxyContext, ProxyFlags};
+use evaluate::{Decision, Model, ProxyContext, ProxyFlags};
 use http::{Client, Failure};
 use jwt::{Keys, Token};
-use rules::{Access, Model};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -120,11 +119,17 @@ pub struct TokenReport {
 pub struct Judgement {
     /// `authorizer` or `rule`.
     pub kind: String,
-    /// Authorizer name, or `METHODS PATH`.
+    /// Authorizer name, or `METHODS PATH` (the rule's methods with this verdict, its path).
     pub subject: String,
     /// Host (rules).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// The sample request path judged (rules): one of the paths `explain` samples the rule with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// What `explain` prints for this request (rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<String>,
     /// `allowed`, `denied` or `unknown`.
     pub decision: String,
     /// Expected status with the token (denied: the status the verifier answers).
@@ -233,7 +238,7 @@ impl Places<'_> {
         }
     }
 
-    /// The spec rule behind a model entry: workload by APIRule `namespace/name`, rule by
+    /// The spec rule behind a route: workload by APIRule `namespace/name`, rule by
     /// path and method.
     fn rule(&self, apirule: &str, path: &str, method: &str) -> Option<crate::source::Span> {
         let (ns, name) = apirule.split_once('/')?;
@@ -330,15 +335,7 @@ pub fn run(source: &SourceFile, model: &Model, options: &Options) -> Result<Repo
         .iter()
         .filter(|a| a.kind == AuthorizerType::Oauth2Proxy)
         .collect();
-    let rule_issuers: BTreeSet<&str> = model
-        .entries
-        .iter()
-        .flat_map(|e| match &e.access {
-            Access::Jwt { issuers, .. } | Access::ExtAuth { issuers, .. } => issuers.as_slice(),
-            Access::Public => &[],
-        })
-        .map(String::as_str)
-        .collect();
+    let rule_issuers: BTreeSet<&str> = model.issuers();
     let mut used: Vec<(usize, &IdentityProvider, Vec<String>)> = Vec::new();
     for (i, idp) in spec.identity_providers.iter().enumerate() {
         let mut by: Vec<String> = proxies
@@ -1069,73 +1066,119 @@ fn judge(
         proxy_decisions.insert(a.name.clone(), (decision, reason));
     }
 
-    // Rules, grouped like explain's table (one line per host, path and access).
-    let token_issuer = &idp.issuer;
+    // Rules: every sample request explain picks, judged on the same mesh evaluation
+    // (`Mesh::evaluate`), so doctor and explain cannot disagree on what a request needs.
+    let token_issuer = idp.issuer.clone();
     let proxy_of_idp: BTreeSet<&str> = spec
         .authorizers
         .iter()
         .filter(|a| a.identity_provider.as_deref() == Some(idp.name.as_str()))
         .map(|a| a.name.as_str())
         .collect();
-    let mut issuer_keys: BTreeMap<String, Option<Result<Keys, String>>> = BTreeMap::new();
-    for p in &spec.identity_providers {
-        let k = crate::spec::resolve::jwks_uri(p).map(|u| keys.get(&u));
-        issuer_keys.entry(p.issuer.clone()).or_insert(k);
+    let mut jwks: BTreeMap<String, Result<Keys, String>> = BTreeMap::new();
+    for u in model.jwks_uris() {
+        jwks.insert(u.to_string(), keys.get(u));
     }
-    for g in groups(model) {
-        let e = &model.entries[g[0]];
-        let concerns = match &e.access {
-            Access::Public => true,
-            Access::Jwt { issuers, .. } => issuers.contains(token_issuer),
-            Access::ExtAuth {
+    for s in samples(model) {
+        let e = model.mesh.evaluate(&s.host, &s.methods[0], &s.path);
+        let concerns = match &e.verdict {
+            Verdict::Allowed {
                 authorizers,
-                issuers,
-                ..
+                grants,
             } => {
-                issuers.contains(token_issuer)
+                grants
+                    .iter()
+                    .any(|g| g.is_public() || g.issuers.contains(&token_issuer))
                     || authorizers
                         .iter()
                         .any(|a| proxy_of_idp.contains(a.as_str()))
             }
+            // Denied whatever the token: `check` names why (apirule-method-shadowed).
+            Verdict::Forbidden | Verdict::NotFound => false,
         };
-        if !concerns {
-            continue;
-        }
-        let wl = evaluate::workload_issuers(model, &e.apirule);
-        let (decision, reason) = evaluate::rule(
+        // Every sample is judged and shown; only the rules this provider's tokens are meant
+        // for (its issuer or its oauth2-proxy authorizers, or public) are findings.
+        let (decision, reason) = evaluate::request(
             token,
-            &e.access,
-            &wl,
-            &|iss| issuer_keys.get(iss).cloned().flatten(),
+            model,
+            &e,
+            &s.path,
+            &|u| jwks.get(u).cloned(),
             &|a| proxy_decisions.get(a).cloned(),
             now,
         );
-        let methods: Vec<&str> = g
-            .iter()
-            .map(|&j| model.entries[j].method.as_str())
-            .collect();
-        let subject = format!("{} {}", methods.join(","), e.path);
-        if let Decision::Denied(status) = decision {
+        let t = &model.mesh.translations[s.translation];
+        let route = &t.virtual_service.http[s.route];
+        let subject = format!("{} {}", s.methods.join(","), route.path);
+        if concerns && let Decision::Denied(status) = decision {
             rep.diagnostics.push(
                 Diagnostic::new(
                     Code::DoctorTokenDenied,
-                    places.rule(&e.apirule, &e.path, &e.method),
+                    places.rule(&t.apirule, &route.path, &s.methods[0]),
                     format!(
-                        "{subject} on {}: the token is denied ({status}): {reason}",
-                        e.host
+                        "{} https://{}{}: the token is denied ({status}): {reason}",
+                        s.methods.join(","),
+                        s.host,
+                        s.path
                     ),
                 )
                 .label("denies the real token"),
             );
         }
-        rep.judgements.push(judgement(
-            "rule",
-            subject,
-            Some(e.host.clone()),
-            &decision,
-            reason,
-        ));
+        let mut j = judgement("rule", subject, Some(s.host.clone()), &decision, reason);
+        j.explain = Some(s.explain(model, &e));
+        j.path = Some(s.path);
+        rep.judgements.push(j);
     }
+}
+
+/// One sample request: a path `explain` samples a rule with, and the rule's methods that
+/// share its verdict there.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Index of the translation (APIRule) in the mesh.
+    pub translation: usize,
+    /// Index of the route (rule).
+    pub route: usize,
+    /// The Host sent.
+    pub host: String,
+    /// Methods, in rule order.
+    pub methods: Vec<String>,
+    /// The path.
+    pub path: String,
+}
+
+impl Sample {
+    /// The line `explain` prints for this request (after `→`).
+    pub fn explain(&self, model: &Model, e: &crate::mesh::eval::Evaluation<'_>) -> String {
+        crate::mesh::explain::prediction(&model.mesh, &model.open_authorizers, e, &self.path)
+    }
+}
+
+/// The sample requests of `explain`'s access table ([`crate::mesh::explain::samples`]), the
+/// methods of a rule that share a path and verdict merged.
+pub fn samples(model: &Model) -> Vec<Sample> {
+    let mut out: Vec<(Sample, Verdict)> = Vec::new();
+    for rs in crate::mesh::explain::samples(&model.mesh) {
+        for (v, path) in rs.samples {
+            match out.iter_mut().find(|(s, w)| {
+                s.translation == rs.translation && s.route == rs.route && s.path == path && *w == v
+            }) {
+                Some((s, _)) => s.methods.push(rs.method.clone()),
+                None => out.push((
+                    Sample {
+                        translation: rs.translation,
+                        route: rs.route,
+                        host: rs.host.clone(),
+                        methods: vec![rs.method.clone()],
+                        path,
+                    },
+                    v,
+                )),
+            }
+        }
+    }
+    out.into_iter().map(|(s, _)| s).collect()
 }
 
 fn judgement(
@@ -1154,60 +1197,12 @@ fn judgement(
         kind: kind.into(),
         subject,
         host,
+        path: None,
+        explain: None,
         decision: decision.into(),
         status,
         reason,
     }
-}
-
-/// Model entries grouped as explain's table groups them: consecutive entries of one host,
-/// path, access and APIRule.
-pub fn groups(model: &Model) -> Vec<Vec<usize>> {
-    let mut out: Vec<Vec<usize>> = Vec::new();
-    for (i, e) in model.entries.iter().enumerate() {
-        match out.last_mut() {
-            Some(g)
-                if {
-                    let f = &model.entries[g[0]];
-                    f.host == e.host
-                        && f.path == e.path
-                        && f.access == e.access
-                        && f.apirule == e.apirule
-                } =>
-            {
-                g.push(i)
-            }
-            _ => out.push(vec![i]),
-        }
-    }
-    out
-}
-
-/// A concrete path the rule `pattern` matches and no earlier rule of the same host and
-/// method matches (the request explain would attribute to this rule). `None` when every
-/// candidate is shadowed.
-pub fn sample_path(model: &Model, index: usize) -> Option<String> {
-    let e = &model.entries[index];
-    let earlier: Vec<PathPattern> = model.entries[..index]
-        .iter()
-        .filter(|x| x.host == e.host && x.method == e.method)
-        .filter_map(|x| PathPattern::parse(&x.path).ok())
-        .collect();
-    let own = PathPattern::parse(&e.path).ok()?;
-    let base = e.path.trim_end_matches("/*");
-    for filler in ["kexpose-probe", "x", "1"] {
-        let candidate = if e.path == "/*" {
-            format!("/{filler}")
-        } else if e.path.ends_with("/*") {
-            format!("{base}/{filler}")
-        } else {
-            e.path.replace("{**}", filler).replace("{*}", filler)
-        };
-        if own.matches(&candidate) && !earlier.iter().any(|p| p.matches(&candidate)) {
-            return Some(candidate);
-        }
-    }
-    None
 }
 
 #[cfg(test)]

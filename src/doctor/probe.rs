@@ -1,12 +1,13 @@
-//! `--probe`: request the exposed URLs with and without the token and compare each answer
-//! with the model's prediction. Only safe methods (GET, HEAD) are sent: a probe must not
-//! change anything in the workload.
+//! `--probe`: send `explain`'s sample requests with and without the token and compare each
+//! answer with `explain`'s prediction for the same request. Only safe methods (GET, HEAD)
+//! are sent: a probe must not change anything in the workload.
 
+use super::evaluate::Model;
 use super::http::{Client, Failure};
 use super::jwt::Token;
-use super::rules::{Access, Model};
-use super::{Judgement, Options, Places, ProbeReport, Report, groups, sample_path};
+use super::{Judgement, Options, Places, ProbeReport, Report, samples};
 use crate::diag::{Code, Diagnostic};
+use crate::mesh::eval::{Evaluation, Verdict};
 use crate::spec::Spec;
 
 /// What a request should get.
@@ -27,37 +28,40 @@ impl std::fmt::Display for Expect {
     }
 }
 
-/// The model's prediction for a request without a token.
-fn without_token(model: &Model, access: &Access) -> Option<(Expect, String)> {
-    match access {
-        Access::Public => Some((Expect::Passes, "public rule".into())),
-        // RequestAuthentication lets a request without a token through; the ALLOW policy
-        // needs a request principal: 403 `RBAC: access denied`.
-        Access::Jwt { .. } => Some((
-            Expect::Denied(403),
-            "jwt rule: no token, no request principal (RBAC: access denied)".into(),
-        )),
-        Access::ExtAuth { authorizers, .. } => {
-            // The CUSTOM check comes first: oauth2-proxy with `login-url: static://401`
-            // answers 401 without a session.
-            let proxy_401 = authorizers.iter().any(|a| {
-                model
-                    .authorizers
-                    .get(a)
-                    .and_then(|i| i.flags.as_ref())
-                    .and_then(|f| f.get("login-url"))
-                    .is_some_and(|u| u == "static://401")
-            });
-            if proxy_401 {
-                Some((
-                    Expect::Denied(401),
-                    "extAuth: oauth2-proxy answers 401 without a token (login-url static://401)"
-                        .into(),
-                ))
-            } else {
-                None
-            }
+/// The status `explain`'s verdict predicts for a request without a token: the sidecar
+/// asks the CUSTOM providers first (oauth2-proxy with `login-url: static://401` answers 401
+/// without a session), then RBAC needs a request principal for every non-public grant
+/// (`RBAC: access denied`, 403). `None`: kexpose cannot tell (another authorizer decides).
+fn without_token(model: &Model, e: &Evaluation<'_>, path: &str) -> Option<Expect> {
+    if crate::mesh::explain::passes_via_proxy(&model.open_authorizers, e, path) {
+        return Some(Expect::Passes);
+    }
+    if crate::mesh::explain::static_denied_via_proxy(&model.open_authorizers, e, path) {
+        // oauth2-proxy's file server answers 404 or 301, which Envoy returns as the denial:
+        // neither 401/403 nor a pass of the workload, so the probe makes no claim.
+        return None;
+    }
+    let proxy_401 = |a: &str| {
+        model
+            .authorizers
+            .get(a)
+            .and_then(|i| i.flags.as_ref())
+            .and_then(|f| f.get("login-url"))
+            .is_some_and(|u| u == "static://401")
+    };
+    if !e.custom.is_empty() {
+        if e.custom.iter().any(|(_, a)| proxy_401(a)) {
+            return Some(Expect::Denied(401));
         }
+        return None;
+    }
+    match &e.verdict {
+        Verdict::NotFound => Some(Expect::Passes),
+        Verdict::Forbidden => Some(Expect::Denied(403)),
+        Verdict::Allowed { grants, .. } if grants.iter().any(|g| g.is_public()) => {
+            Some(Expect::Passes)
+        }
+        Verdict::Allowed { .. } => Some(Expect::Denied(403)),
     }
 }
 
@@ -118,48 +122,36 @@ pub(super) fn run(
         ..options.http.clone()
     };
     let client = Client::new(&settings).map_err(|e| format!("--ca-file: {e}"))?;
-    for g in groups(model) {
+    for sample in samples(model) {
+        let t = &model.mesh.translations[sample.translation];
+        let route = &t.virtual_service.http[sample.route];
         // GET if the rule allows it, else HEAD; other methods are not sent.
-        let Some(&index) = g
-            .iter()
-            .find(|&&j| model.entries[j].method == "GET")
-            .or_else(|| g.iter().find(|&&j| model.entries[j].method == "HEAD"))
+        let Some(method) = ["GET", "HEAD"]
+            .into_iter()
+            .find(|m| sample.methods.iter().any(|x| x == m))
         else {
-            let e = &model.entries[g[0]];
             rep.notes.push(format!(
                 "not probed: {} {} on {} (only GET and HEAD are sent)",
-                g.iter()
-                    .map(|&j| model.entries[j].method.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                e.path,
-                e.host
+                sample.methods.join(","),
+                sample.path,
+                sample.host
             ));
             continue;
         };
-        let e = &model.entries[index];
-        let Some(path) = sample_path(model, index) else {
-            rep.notes.push(format!(
-                "not probed: {} {} on {}: every sample path is taken by an earlier rule",
-                e.method, e.path, e.host
-            ));
-            continue;
-        };
-        let host = match e.host.strip_prefix("*.") {
-            Some(rest) => format!("kexpose-probe.{rest}"),
-            None => e.host.clone(),
-        };
-        let url = format!("https://{host}{path}");
-        let methods: Vec<&str> = g
-            .iter()
-            .map(|&j| model.entries[j].method.as_str())
-            .collect();
-        let subject = format!("{} {}", methods.join(","), e.path);
-        let mut cases: Vec<(bool, Option<(Expect, String)>)> =
-            vec![(false, without_token(model, &e.access))];
-        if let Some(t) = token {
+        let e = model.mesh.evaluate(&sample.host, method, &sample.path);
+        let explain = sample.explain(model, &e);
+        let url = format!("https://{}{}", sample.host, sample.path);
+        let subject = format!("{} {}", sample.methods.join(","), route.path);
+        let mut cases: Vec<(bool, Option<(Expect, String)>)> = vec![(
+            false,
+            without_token(model, &e, &sample.path).map(|x| (x, format!("explain: {explain}"))),
+        )];
+        if token.is_some() {
             let j = judgements.iter().find(|j| {
-                j.kind == "rule" && j.subject == subject && j.host.as_ref() == Some(&e.host)
+                j.kind == "rule"
+                    && j.subject == subject
+                    && j.host.as_ref() == Some(&sample.host)
+                    && j.path.as_ref() == Some(&sample.path)
             });
             let expect = j.and_then(|j| match (j.decision.as_str(), j.status) {
                 ("allowed", _) => Some((Expect::Passes, format!("token allowed: {}", j.reason))),
@@ -168,7 +160,6 @@ pub(super) fn run(
                 }
                 _ => None,
             });
-            let _ = t;
             cases.push((true, expect));
         }
         for (with_token, expect) in cases {
@@ -185,7 +176,7 @@ pub(super) fn run(
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            let result = if e.method == "HEAD" {
+            let result = if method == "HEAD" {
                 client.head(&target, &h)
             } else {
                 client.get(&target, &h)
@@ -217,10 +208,9 @@ pub(super) fn run(
                     rep.diagnostics.push(
                         Diagnostic::new(
                             Code::DoctorProbeMismatch,
-                            places.rule(&e.apirule, &e.path, &e.method),
+                            places.rule(&t.apirule, &route.path, method),
                             format!(
-                                "{} {url} {how}: the model predicts {x} ({why}), the live answer is {s}",
-                                e.method
+                                "{method} {url} {how}: explain predicts {x} ({why}), the live answer is {s}"
                             ),
                         )
                         .label("probed rule")
@@ -230,14 +220,14 @@ pub(super) fn run(
                 (None, Some(m)) => {
                     rep.diagnostics.push(Diagnostic::new(
                         Code::DoctorUnreachable,
-                        places.rule(&e.apirule, &e.path, &e.method),
-                        format!("{} {url} {how}: no answer: {m}", e.method),
+                        places.rule(&t.apirule, &route.path, method),
+                        format!("{method} {url} {how}: no answer: {m}"),
                     ).help("is the host's DNS set? --connect-to sends probes to the gateway's address"));
                 }
                 _ => {}
             }
             rep.probes.push(ProbeReport {
-                method: e.method.clone(),
+                method: method.to_string(),
                 url: url.clone(),
                 with_token,
                 expected,

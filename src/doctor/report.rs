@@ -98,10 +98,10 @@ fn text(r: &Report, source: &SourceFile, color: bool) -> String {
                 }
             }
             let indent = if j.host.is_some() { "    " } else { "  " };
-            let what = if j.kind == "authorizer" {
-                format!("authorizer {}", j.subject)
-            } else {
-                j.subject.clone()
+            let what = match (&j.path, j.kind.as_str()) {
+                (_, "authorizer") => format!("authorizer {}", j.subject),
+                (Some(p), _) => format!("{} (e.g. {p})", j.subject),
+                (None, _) => j.subject.clone(),
             };
             let status = j.status.map_or_else(String::new, |s| format!(" ({s})"));
             let _ = writeln!(
@@ -205,10 +205,10 @@ fn markdown(r: &Report, source: &SourceFile) -> String {
                 out,
                 "| {} | `{}` | {}{} | {} |",
                 j.host.as_deref().unwrap_or("—"),
-                if j.kind == "authorizer" {
-                    format!("authorizer {}", j.subject)
-                } else {
-                    j.subject.clone()
+                match (&j.path, j.kind.as_str()) {
+                    (_, "authorizer") => format!("authorizer {}", j.subject),
+                    (Some(p), _) => format!("{} (e.g. {p})", j.subject),
+                    (None, _) => j.subject.clone(),
                 },
                 j.decision,
                 j.status.map_or_else(String::new, |s| format!(" ({s})")),

@@ -41,6 +41,64 @@ pub struct Claim {
     pub values: BTreeSet<String>,
 }
 
+/// Istio's default `spaceDelimitedClaims` (`security/v1beta1/request_authentication.proto`):
+/// a string value of these claims is split at spaces; any other claim is compared whole.
+pub const SPACE_DELIMITED_CLAIMS: [&str; 2] = ["scope", "permission"];
+
+impl Claim {
+    /// The claim's name: `aud` for `request.auth.claims[aud]`.
+    pub fn name(&self) -> &str {
+        self.key
+            .strip_prefix("request.auth.claims[")
+            .and_then(|k| k.strip_suffix(']'))
+            .unwrap_or(&self.key)
+    }
+
+    /// The values Istio compares for this claim of a validated token: a list's strings, a
+    /// string as one value (split at spaces for [`SPACE_DELIMITED_CLAIMS`]).
+    pub fn token_values(&self, claims: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+        claim_values(claims, self.name())
+    }
+
+    /// Does a validated token with these claims hold the condition (one of the values)?
+    pub fn holds(&self, claims: &serde_json::Map<String, serde_json::Value>) -> bool {
+        self.token_values(claims)
+            .iter()
+            .any(|v| self.values.contains(v))
+    }
+}
+
+/// The values Istio compares for `request.auth.claims[name]` of a validated token.
+pub fn claim_values(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Vec<String> {
+    use serde_json::Value;
+    match claims.get(name) {
+        Some(Value::String(s)) if SPACE_DELIMITED_CLAIMS.contains(&name) => {
+            s.split_whitespace().map(str::to_string).collect()
+        }
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Why a grant does not admit a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmet<'g> {
+    /// No validated token (none sent, or no RequestAuthentication validated it): no request
+    /// principal and no `request.auth.claims`.
+    NoToken,
+    /// The token's issuer is not one of `requestPrincipals`.
+    Issuer,
+    /// This `when` condition does not hold.
+    Claim(&'g Claim),
+}
+
 /// One way to pass the ALLOW policies: a token from one of `issuers` (none: no token
 /// needed) carrying every claim condition.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -55,6 +113,33 @@ impl Grant {
     /// No credentials at all.
     pub fn is_public(&self) -> bool {
         self.issuers.is_empty() && self.claims.is_empty()
+    }
+
+    /// The conditions a token fails: `token` is the issuer and claims of a token the
+    /// workload's RequestAuthentications validated, `None` when there is none. Empty: the
+    /// grant admits it (the source's request principal and every `when` condition, ANDed as
+    /// Istio matches one rule).
+    pub fn unmet(
+        &self,
+        token: Option<(&str, &serde_json::Map<String, serde_json::Value>)>,
+    ) -> Vec<Unmet<'_>> {
+        if self.is_public() {
+            return Vec::new();
+        }
+        let Some((iss, claims)) = token else {
+            return vec![Unmet::NoToken];
+        };
+        let mut out = Vec::new();
+        if !self.issuers.is_empty() && !self.issuers.contains(iss) {
+            out.push(Unmet::Issuer);
+        }
+        out.extend(
+            self.claims
+                .iter()
+                .filter(|c| !c.holds(claims))
+                .map(Unmet::Claim),
+        );
+        out
     }
 
     /// Does every credential set that passes `self` also pass `other`?
@@ -587,6 +672,44 @@ mod tests {
                 { "path": "/anything/{**}", "methods": ["POST", "GET"], "noAuth": true }
               ] }
         })
+    }
+
+    #[test]
+    fn every_listed_audience_is_required_in_explain_review_and_doctor() {
+        // creator.go:249 writes one `when` condition per audience; Istio ANDs conditions
+        // (values within one condition are ORed).
+        let rule = |auds: &[&str]| {
+            let apirule = serde_json::json!({
+                "metadata": { "name": "a", "namespace": "n" },
+                "spec": { "gateway": "g/g", "hosts": ["a.example.com"],
+                  "service": { "name": "a", "port": 80 },
+                  "rules": [{ "path": "/{**}", "methods": ["GET"],
+                    "jwt": { "authentications": [{ "issuer": "https://i", "jwksUri": "https://i/k" }],
+                             "authorizations": [{ "audiences": auds }] } }] }
+            });
+            let m = super::super::translate(&[("APIRule".into(), apirule)], &Default::default());
+            m.evaluate("a.example.com", "GET", "/x").verdict
+        };
+        let both = rule(&["x", "y"]);
+        let one = rule(&["x"]);
+        // explain prints two conditions.
+        assert_eq!(both.summary(), "jwt (https://i) aud=x aud=y");
+        // The access review: dropping an audience weakens, adding one does not.
+        assert!(one.weakens(&both) && !both.weakens(&one));
+        // doctor: a token with aud [x] misses y.
+        let Verdict::Allowed { grants, .. } = &both else {
+            panic!("{both:?}")
+        };
+        let claims: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_value(serde_json::json!({ "aud": ["x"] })).unwrap();
+        let g = grants.iter().next().unwrap();
+        let unmet = g.unmet(Some(("https://i", &claims)));
+        assert_eq!(unmet.len(), 1, "{unmet:?}");
+        assert!(matches!(unmet[0], Unmet::Claim(c) if c.values.contains("y")));
+        let claims: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_value(serde_json::json!({ "aud": ["y", "x"] })).unwrap();
+        assert!(g.unmet(Some(("https://i", &claims))).is_empty());
+        assert_eq!(g.unmet(None), vec![Unmet::NoToken]);
     }
 
     #[test]

@@ -92,35 +92,14 @@ pub fn request(
         route.port
     );
     policies(&mut out, &e);
-    let public_via_proxy = match &e.verdict {
-        Verdict::Allowed {
-            authorizers,
-            grants,
-        } => {
-            !authorizers.is_empty()
-                && authorizers.iter().all(|a| open_authorizers.contains(a))
-                && grants.iter().any(super::eval::Grant::is_public)
-                && is_proxy_endpoint(&path)
-        }
-        _ => false,
-    };
-    if public_via_proxy {
-        let _ = writeln!(
-            out,
-            "  → PASSES WITHOUT A TOKEN: the authorizer has no pathPrefix, so oauth2-proxy answers {path} itself with 200"
-        );
+    let _ = writeln!(out, "  → {}", prediction(mesh, open_authorizers, &e, &path));
+    if passes_via_proxy(open_authorizers, &e, &path)
+        || static_denied_via_proxy(open_authorizers, &e, &path)
+    {
         let _ = writeln!(
             out,
             "    fix: remove `pathPrefix: \"\"` from the authorizer (default /verify?original=)"
         );
-    } else if e.verdict == Verdict::Forbidden {
-        let _ = writeln!(
-            out,
-            "  → 403 RBAC: access denied: {}",
-            forbidden_why(mesh, &e, ri, &path)
-        );
-    } else {
-        let _ = writeln!(out, "  → {}", verdict_text(&e.verdict));
     }
     if !e.validated_issuers.is_empty() {
         let _ = writeln!(
@@ -151,9 +130,80 @@ pub fn request(
     Ok(out)
 }
 
+/// Does the request pass without a token because oauth2-proxy, asked without a path
+/// prefix, answers one of its own endpoints with 200?
+pub fn passes_via_proxy(
+    open_authorizers: &BTreeSet<String>,
+    e: &Evaluation<'_>,
+    path: &str,
+) -> bool {
+    match &e.verdict {
+        Verdict::Allowed {
+            authorizers,
+            grants,
+        } => {
+            !authorizers.is_empty()
+                && authorizers.iter().all(|a| open_authorizers.contains(a))
+                && grants.iter().any(super::eval::Grant::is_public)
+                && is_proxy_endpoint(path)
+        }
+        _ => false,
+    }
+}
+
+/// Is the request denied with or without a token because oauth2-proxy, asked without a
+/// path prefix, answers a `/oauth2/static/` path itself and not with 200? oauth2-proxy 7.15.3
+/// `buildProxySubrouter` hands every `/oauth2/static/` path to its file server before any
+/// session is loaded; only its embedded files give 200 (see [`PROXY_STATIC_200`]), the rest
+/// 404 (or 301 for a directory without its `/`), and Envoy allows only 200.
+pub fn static_denied_via_proxy(
+    open_authorizers: &BTreeSet<String>,
+    e: &Evaluation<'_>,
+    path: &str,
+) -> bool {
+    let via_open_proxy = match &e.verdict {
+        Verdict::Allowed { authorizers, .. } => {
+            authorizers.iter().any(|a| open_authorizers.contains(a))
+        }
+        _ => false,
+    };
+    via_open_proxy
+        && !passes_via_proxy(open_authorizers, e, path)
+        && path.starts_with("/oauth2/static/")
+        && !is_proxy_endpoint(path)
+}
+
+/// The prediction `explain` prints for a request (the text after `→`).
+pub fn prediction(
+    mesh: &Mesh,
+    open_authorizers: &BTreeSet<String>,
+    e: &Evaluation<'_>,
+    path: &str,
+) -> String {
+    if passes_via_proxy(open_authorizers, e, path) {
+        format!(
+            "PASSES WITHOUT A TOKEN: the authorizer has no pathPrefix, so oauth2-proxy answers {path} itself with 200"
+        )
+    } else if static_denied_via_proxy(open_authorizers, e, path) {
+        format!(
+            "DENIED, WITH OR WITHOUT A TOKEN: the authorizer has no pathPrefix, so oauth2-proxy answers {path} itself, and not with 200 (only its embedded static files give 200; this gives 404, or 301 for a directory without its `/`); Envoy allows only 200"
+        )
+    } else if e.verdict == Verdict::Forbidden {
+        match e.route {
+            Some(ri) => format!(
+                "403 RBAC: access denied: {}",
+                forbidden_why(mesh, e, ri, path)
+            ),
+            None => verdict_text(&e.verdict),
+        }
+    } else {
+        verdict_text(&e.verdict)
+    }
+}
+
 /// Why the route's own rule admits nobody here: an earlier rule's path in its `notPaths`
 /// (for all of its methods), or its policy template not matching what the route regex did.
-fn forbidden_why(mesh: &Mesh, e: &Evaluation<'_>, route: usize, path: &str) -> String {
+pub fn forbidden_why(mesh: &Mesh, e: &Evaluation<'_>, route: usize, path: &str) -> String {
     let Some(w) = &e.workload else {
         return "no ALLOW rule matches".into();
     };
@@ -250,30 +300,56 @@ pub fn verdict_text(v: &Verdict) -> String {
 /// Paths oauth2-proxy answers itself (with 200) when checks reach it without a path prefix.
 pub const PROXY_ENDPOINTS: [&str; 3] = ["/ping", "/ready", "/robots.txt"];
 
+/// The paths under `/oauth2/static/` oauth2-proxy 7.15.3 answers with 200: its router
+/// (`oauthproxy.go` `buildProxySubrouter`) hands `/oauth2/static/` to `http.FileServer` over the
+/// files it embeds (`//go:embed static/*`: `static/css/all.min.css`, `static/css/bulma.min.css`,
+/// `static/webfonts/fa-solid-900.woff2`). A file or a directory with its trailing `/` (a
+/// listing) is 200; a directory without the `/` is a 301 redirect, anything else a 404 — Envoy
+/// allows only 200, so those are denied. The query string does not matter (the file server reads
+/// the path only). `conformance/cases.yaml` probes each kind against the real process.
+pub const PROXY_STATIC_200: [&str; 6] = [
+    "/oauth2/static/",
+    "/oauth2/static/css/",
+    "/oauth2/static/css/all.min.css",
+    "/oauth2/static/css/bulma.min.css",
+    "/oauth2/static/webfonts/",
+    "/oauth2/static/webfonts/fa-solid-900.woff2",
+];
+
+/// Does oauth2-proxy answer `path` (no query) itself with 200, without a token?
 fn is_proxy_endpoint(path: &str) -> bool {
-    PROXY_ENDPOINTS.contains(&path) || path.starts_with("/oauth2/static/")
+    PROXY_ENDPOINTS.contains(&path) || PROXY_STATIC_200.contains(&path)
 }
 
-/// The access table: per host, every route in order with what it needs (from the policies
-/// of the route's own workload, on a representative path of the rule).
-pub fn table(mesh: &Mesh) -> String {
-    let mut out = String::new();
-    let mut ts: Vec<&super::Translation> = mesh
+/// The requests `explain` samples for one route and method: one concrete path per verdict
+/// the route gives that method, in the order the regions of request paths were found.
+#[derive(Debug, Clone)]
+pub struct RouteSamples {
+    /// Index of the translation (APIRule) in [`Mesh::translations`].
+    pub translation: usize,
+    /// The Host requests are sent with (`*.` replaced by `x.`).
+    pub host: String,
+    /// Index of the route (the APIRule rule) in the VirtualService.
+    pub route: usize,
+    /// The method.
+    pub method: String,
+    /// (verdict, a path with that verdict); empty: earlier routes take every request.
+    pub samples: Vec<(Verdict, String)>,
+}
+
+/// The sample requests of every route and method: per host (sorted), every route in order,
+/// every region of request paths the route serves for the method, one witness per verdict.
+/// The access table and `doctor` read the same samples, so they cannot drift apart.
+pub fn samples(mesh: &Mesh) -> Vec<RouteSamples> {
+    let mut out = Vec::new();
+    let mut ts: Vec<(usize, &super::Translation)> = mesh
         .translations
         .iter()
-        .filter(|t| !t.host.is_empty())
+        .enumerate()
+        .filter(|(_, t)| !t.host.is_empty())
         .collect();
-    ts.sort_by(|a, b| a.host.cmp(&b.host));
-    for t in ts {
-        let _ = writeln!(
-            out,
-            "{}{}  (VirtualService {}/{}, from {})",
-            if out.is_empty() { "" } else { "\n" },
-            t.host,
-            t.virtual_service.namespace,
-            t.virtual_service.name,
-            t.apirule
-        );
+    ts.sort_by(|a, b| a.1.host.cmp(&b.1.host));
+    for (ti, t) in ts {
         let host = t.host.replace("*.", "x.");
         let templates: Vec<super::path::Template> = t
             .rules
@@ -294,23 +370,55 @@ pub fn table(mesh: &Mesh) -> String {
                         seen.push((e.verdict, c.witness.clone()));
                     }
                 }
-                if seen.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "  {m:<8} {:<28} never reached (earlier routes take every request)",
-                        route.path
-                    );
-                }
-                let several = seen.len() > 1;
-                for (v, example) in seen {
-                    let note = if several {
-                        format!("  (e.g. {example})")
-                    } else {
-                        String::new()
-                    };
-                    let _ = writeln!(out, "  {m:<8} {:<28} {}{note}", route.path, v.summary());
-                }
+                out.push(RouteSamples {
+                    translation: ti,
+                    host: host.clone(),
+                    route: i,
+                    method: m.clone(),
+                    samples: seen,
+                });
             }
+        }
+    }
+    out
+}
+
+/// The access table: per host, every route in order with what it needs (from the policies
+/// of the route's own workload, on a representative path of the rule).
+pub fn table(mesh: &Mesh) -> String {
+    let mut out = String::new();
+    let mut last: Option<usize> = None;
+    for rs in samples(mesh) {
+        let t = &mesh.translations[rs.translation];
+        if last != Some(rs.translation) {
+            last = Some(rs.translation);
+            let _ = writeln!(
+                out,
+                "{}{}  (VirtualService {}/{}, from {})",
+                if out.is_empty() { "" } else { "\n" },
+                t.host,
+                t.virtual_service.namespace,
+                t.virtual_service.name,
+                t.apirule
+            );
+        }
+        let route = &t.virtual_service.http[rs.route];
+        let m = &rs.method;
+        if rs.samples.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {m:<8} {:<28} never reached (earlier routes take every request)",
+                route.path
+            );
+        }
+        let several = rs.samples.len() > 1;
+        for (v, example) in rs.samples {
+            let note = if several {
+                format!("  (e.g. {example})")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "  {m:<8} {:<28} {}{note}", route.path, v.summary());
         }
     }
     if out.is_empty() {

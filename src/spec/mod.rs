@@ -401,7 +401,7 @@ pub struct TokenRequirements {
     /// Shorthand for one authorization: all these scopes are required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required_scopes: Option<Vec<String>>,
-    /// Shorthand for one authorization: one of these audiences is required.
+    /// Shorthand for one authorization: all these audiences are required (each in `aud`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Vec<String>>,
     /// Alternative authorizations, any of which suffices.
@@ -427,7 +427,7 @@ pub struct ExtAuthAccess {
     /// Shorthand for one authorization: all these scopes are required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required_scopes: Option<Vec<String>>,
-    /// Shorthand for one authorization: one of these audiences is required.
+    /// Shorthand for one authorization: all these audiences are required (each in `aud`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Vec<String>>,
     /// Alternative authorizations, any of which suffices.
@@ -455,7 +455,7 @@ pub struct Authorization {
     /// Scopes that must all be in the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required_scopes: Option<Vec<String>>,
-    /// Audiences, one of which must be in the token.
+    /// Audiences that must all be in the token's `aud` (for one of several, list one authorization per audience).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audiences: Option<Vec<String>>,
 }

@@ -6,8 +6,13 @@ use kexpose::diff::report::Format;
 use kexpose::{ReleaseObjects, Target};
 use std::path::PathBuf;
 
-/// Compile one kexpose spec into validated Kyma manifests: oauth2-proxy Helm values, the Istio
-/// authorizer registration, APIRules (gateway.kyma-project.io/v2) and Namespaces.
+/// Compile one kexpose spec into validated manifests for workloads behind oauth2-proxy on Istio:
+/// oauth2-proxy Helm values, the Istio authorizer registration, and APIRules
+/// (gateway.kyma-project.io/v2) on SAP BTP Kyma or, with `--target istio`, the VirtualServices,
+/// AuthorizationPolicies and RequestAuthentications the api-gateway controller would create.
+///
+/// The usual loop: `validate` while editing, `render -o DIR` (or `render --check`) in CI, `diff`
+/// and `explain` in review, `doctor` against the live identity provider before deploying.
 ///
 /// Exit codes: 0 success; 1 invalid spec (or, with --strict, warnings); 2 usage or I/O error.
 #[derive(Parser)]
@@ -313,6 +318,9 @@ impl From<FormatArg> for Format {
 pub fn policy(args: &DiagArgs) -> Result<Policy, String> {
     let mut allow = Vec::new();
     for name in &args.allow {
+        if kexpose::diag::is_retired(name) {
+            continue; // a withdrawn warning: nothing left to silence (docs/diagnostics.md)
+        }
         let code = Code::parse(name).ok_or_else(|| {
             format!("--allow {name}: no such diagnostic code (see `kexpose codes`)")
         })?;

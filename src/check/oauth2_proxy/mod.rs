@@ -91,7 +91,6 @@ pub(crate) fn check(ctx: &mut Ctx) {
         check_audiences(ctx, i, a);
         check_effective_args(ctx, i, a);
         super::oauth2_proxy_start::check(ctx, i, a);
-        check_in_check_include(ctx, i, a);
     }
 }
 
@@ -123,32 +122,6 @@ fn extra_arg_ptr(i: usize, key: &str) -> String {
     format!("/authorizers/{i}/extraArgs/{}", escape_token(key))
 }
 
-fn check_in_check_include(ctx: &mut Ctx, i: usize, a: &Authorizer) {
-    let Some(include) = a
-        .headers
-        .as_ref()
-        .and_then(|h| h.in_check.as_ref())
-        .and_then(|c| c.include.as_ref())
-    else {
-        return;
-    };
-    if include
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case("authorization"))
-    {
-        return;
-    }
-    ctx.report(
-        Code::AuthorizerIncludeAuthorization,
-        &format!("/authorizers/{i}/headers/inCheck/include"),
-        format!(
-            "`headers.inCheck.include` of authorizer `{}` lacks `authorization`: Envoy never forwards the token, so oauth2-proxy denies every call",
-            a.name
-        ),
-    )
-    .with_help("add `authorization` to the list (the default is [x-forwarded-for, cookie, authorization])");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,7 +144,6 @@ mod tests {
         Code::Oauth2ProxyAllowedRole,
         Code::Oauth2ProxyEmailDomain,
         Code::AuthorizerTimeoutWholeSeconds,
-        Code::AuthorizerIncludeAuthorization,
     ];
 
     /// A tutorial-like spec; `{AUTH}` is replaced by extra lines of the authorizer (indented
@@ -547,20 +519,5 @@ authorizers:
         assert_eq!(parse_go_duration("1h2m3.5s"), Some(3_723_500_000_000));
         assert_eq!(parse_go_duration("1µs"), Some(1_000));
         assert_eq!(parse_go_duration("9999999999h"), None);
-    }
-
-    #[test]
-    fn include_needs_authorization() {
-        let text =
-            spec("    headers:\n      inCheck:\n        include: [x-forwarded-for, cookie]\n");
-        assert_eq!(
-            diags(&text),
-            vec![(Code::AuthorizerIncludeAuthorization, AUTH_LINE + 2, 18)]
-        );
-        let external = spec("").replace(
-            "workloads:",
-            "  - name: ext\n    type: external\n    service: ext.ns.svc.cluster.local\n    port: 8000\n    headers:\n      inCheck:\n        include: [cookie]\nworkloads:",
-        );
-        assert_eq!(diags(&external), vec![]);
     }
 }
