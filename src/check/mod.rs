@@ -1,5 +1,5 @@
-//! Check: the spec's shape (JSON Schema), then typed rules grouped by the domain whose
-//! behaviour they model. Every finding is collected; nothing stops at the first error.
+//! Check: the spec's shape (typed deserialisation; the JSON Schema explains a failure), then
+//! typed rules grouped by the domain whose behaviour they model. Every finding is collected; nothing stops at the first error.
 //!
 //! | module | models |
 //! |---|---|
@@ -56,14 +56,22 @@ pub fn check(src: &SourceFile) -> Checked {
             };
         }
     };
-    let mut diagnostics = schema::check(src, &doc);
-    if !diagnostics.is_empty() {
-        sort(&mut diagnostics);
-        return Checked {
-            spec: None,
-            pointers: doc.pointers,
-            diagnostics,
-        };
+    // The spec schema is generated from the types that serde fills, so the typed
+    // deserialisation enforces all of it but one rule: the schema allows `null` nowhere, while
+    // serde reads a `null` as an absent optional field. A document without a `null` that
+    // deserialises is therefore valid under the schema (`schema::tests` proves both halves),
+    // and the schema, whose compilation costs more than checking a small spec, only runs to
+    // explain a failure.
+    if schema::has_null(&doc.value) {
+        let mut diagnostics = schema::check(src, &doc);
+        if !diagnostics.is_empty() {
+            sort(&mut diagnostics);
+            return Checked {
+                spec: None,
+                pointers: doc.pointers,
+                diagnostics,
+            };
+        }
     }
     // Deserialise from the owned tree: strings move into the spec and the tree is freed as it
     // is read, instead of both being held in full (twice the peak memory).
@@ -71,6 +79,29 @@ pub fn check(src: &SourceFile) -> Checked {
     let spec: Spec = match serde_path_to_error::deserialize(value) {
         Ok(spec) => spec,
         Err(e) => {
+            // The tree was consumed; a failure is rare, so read the source again to explain it.
+            let doc = match yaml::parse(src, false) {
+                Ok(reread) => yaml::Document {
+                    value: reread.value,
+                    pointers,
+                },
+                Err(diagnostics) => {
+                    return Checked {
+                        spec: None,
+                        pointers,
+                        diagnostics,
+                    };
+                }
+            };
+            let mut diagnostics = schema::check(src, &doc);
+            if !diagnostics.is_empty() {
+                sort(&mut diagnostics);
+                return Checked {
+                    spec: None,
+                    pointers: doc.pointers,
+                    diagnostics,
+                };
+            }
             // What JSON Schema accepts but the types do not: a float with an integral value
             // (`8000.0`, `1e3`) where an integer belongs.
             let ptr: String = e
@@ -84,11 +115,12 @@ pub fn check(src: &SourceFile) -> Checked {
                     _ => String::new(),
                 })
                 .collect();
-            let span = pointers.value_span(&ptr);
+            let span = doc.pointers.value_span(&ptr);
             let shown = span.map(|s| src.slice(s).to_string()).unwrap_or_default();
-            // The tree was consumed; an error is rare, so read the source again to look.
-            let is_float = yaml::parse(src, false)
-                .is_ok_and(|d| d.value.pointer(&ptr).is_some_and(serde_json::Value::is_f64));
+            let is_float = doc
+                .value
+                .pointer(&ptr)
+                .is_some_and(serde_json::Value::is_f64);
             let d = if is_float {
                 Diagnostic::new(
                     Code::SchemaType,
@@ -105,7 +137,7 @@ pub fn check(src: &SourceFile) -> Checked {
             };
             return Checked {
                 spec: None,
-                pointers,
+                pointers: doc.pointers,
                 diagnostics: vec![d],
             };
         }

@@ -27,6 +27,17 @@ fn compiled() -> &'static Compiled {
     })
 }
 
+/// Does the value hold a `null` anywhere? The schema allows it nowhere (see
+/// [`crate::spec::json_schema`]), but serde reads it as an absent optional field.
+pub fn has_null(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(has_null),
+        Value::Object(map) => map.values().any(has_null),
+        _ => false,
+    }
+}
+
 /// Validate the document against the spec schema.
 pub fn check(src: &SourceFile, doc: &Document) -> Vec<Diagnostic> {
     let c = compiled();
@@ -306,6 +317,196 @@ fn unknown_field_help(key: &str, known: &[String]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::spec::Spec;
+
+    /// The typed path (no `null`, then serde) accepts a value.
+    fn typed_accepts(v: &Value) -> bool {
+        !has_null(v) && serde_json::from_value::<Spec>(v.clone()).is_ok()
+    }
+
+    /// The schema is checked only when the typed path fails (`check::check`). That is sound
+    /// only while every constraint of the schema is one the types enforce: every keyword of
+    /// every node of the committed schema is listed here with the reason serde enforces it.
+    /// A new kind of constraint (`pattern`, `minimum`, `minItems`, a nullable type, …) fails
+    /// this test until it is enforced on the typed path and listed, or `check::check` runs the
+    /// schema again.
+    #[test]
+    fn every_schema_constraint_is_enforced_by_the_types() {
+        fn walk(node: &Value, at: &str, seen: &mut usize) {
+            let Value::Object(obj) = node else { return };
+            for (key, v) in obj {
+                *seen += 1;
+                let here = format!("{at}/{key}");
+                match key.as_str() {
+                    // Annotations.
+                    "description" | "title" | "default" | "$schema" | "$id" => {}
+                    // Containers of schemas, walked below.
+                    "$defs" | "properties" => {
+                        for (name, sub) in v.as_object().expect("an object of schemas") {
+                            walk(sub, &format!("{here}/{name}"), seen);
+                        }
+                    }
+                    // A field's or item's schema: serde deserialises it as that type.
+                    "items" | "additionalProperties" if v.is_object() => walk(v, &here, seen),
+                    // `deny_unknown_fields`, from which schemars writes it.
+                    "additionalProperties" => assert_eq!(v, &Value::Bool(false), "{here}"),
+                    "$ref" => assert!(v.as_str().is_some_and(|r| r.starts_with("#/$defs/"))),
+                    // Fields without `default` or `Option`: serde requires them too.
+                    "required" => assert!(v.is_array(), "{here}"),
+                    // serde reads exactly these JSON types; `null` is read by serde as an
+                    // absent `Option`, which is why `check` runs the schema on any `null`.
+                    "type" => {
+                        let types: Vec<&str> = match v {
+                            Value::String(t) => vec![t.as_str()],
+                            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+                            _ => panic!("{here}: {v}"),
+                        };
+                        for t in types {
+                            assert!(
+                                ["object", "array", "string", "integer", "number", "boolean"]
+                                    .contains(&t),
+                                "{here}: type {t} (a nullable type breaks `has_null`)"
+                            );
+                        }
+                    }
+                    // Integer formats are annotations in draft 2020-12 (not asserted by the
+                    // validator); serde's integer types are at least as strict.
+                    "format" => assert!(
+                        v.as_str()
+                            .is_some_and(|f| f.starts_with("int") || f.starts_with("uint")),
+                        "{here}: {v}"
+                    ),
+                    // A unit enum variant: serde accepts exactly its name.
+                    "const" => assert!(v.is_string(), "{here}"),
+                    // An enum with documented variants: every branch is one `const`.
+                    "oneOf" => {
+                        for branch in v.as_array().expect("branches") {
+                            assert!(branch.get("const").is_some(), "{here}: {branch}");
+                            walk(branch, &here, seen);
+                        }
+                    }
+                    // An untagged enum (`ArgValue`): serde tries each branch's type.
+                    "anyOf" => {
+                        for branch in v.as_array().expect("branches") {
+                            let keys: Vec<&String> = branch.as_object().unwrap().keys().collect();
+                            assert!(
+                                keys.iter().all(
+                                    |k| ["type", "format", "description"].contains(&k.as_str())
+                                ),
+                                "{here}: {branch}"
+                            );
+                            walk(branch, &here, seen);
+                        }
+                    }
+                    _ => panic!(
+                        "{here}: the schema keyword `{key}` is not enforced by the typed \
+                         deserialisation; enforce it there and list it here, or make \
+                         `check::check` run the schema on every spec"
+                    ),
+                }
+            }
+        }
+        let schema: Value = serde_json::from_str(super::COMMITTED).unwrap();
+        let mut seen = 0;
+        walk(&schema, "", &mut seen);
+        assert!(seen > 300, "{seen}");
+    }
+
+    /// The same, shown on values: every spec of the test corpus, and the fixtures with each
+    /// value in turn replaced by values of every JSON type (boundaries included), is either
+    /// refused by the typed path or valid under the schema.
+    #[test]
+    fn what_the_types_accept_the_schema_accepts() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut texts: Vec<(String, String)> = Vec::new();
+        for dir in ["tests/bad", "tests/hostile"] {
+            for e in std::fs::read_dir(root.join(dir)).unwrap() {
+                let p = e.unwrap().path();
+                if p.extension().is_some_and(|x| x == "yaml") {
+                    texts.push((
+                        p.display().to_string(),
+                        std::fs::read_to_string(&p).unwrap(),
+                    ));
+                }
+            }
+        }
+        for e in std::fs::read_dir(root.join("tests/real")).unwrap() {
+            let p = e.unwrap().path().join("kexpose.yaml");
+            if let Ok(t) = std::fs::read_to_string(&p) {
+                texts.push((p.display().to_string(), t));
+            }
+        }
+        let bases = [
+            include_str!("../../fixtures/rich/kexpose.yaml"),
+            include_str!("../../fixtures/hardened/kexpose.yaml"),
+            include_str!("../../templates/starter.kexpose.yaml"),
+        ];
+        let replacements = [
+            "~",
+            "\"\"",
+            "0",
+            "-1",
+            "65536",
+            "1.5",
+            "8000.0",
+            "99999999999999999999",
+            "true",
+            "yes",
+            "x",
+            "[]",
+            "{}",
+            "[x]",
+            "{a: b}",
+            "[~]",
+            "{a: ~}",
+            "{a: 1}",
+            "Exposure",
+        ];
+        for base in bases {
+            texts.push(("base".into(), base.to_string()));
+            let lines: Vec<&str> = base.lines().collect();
+            for (n, line) in lines.iter().enumerate() {
+                let Some(colon) = line
+                    .find(": ")
+                    .or_else(|| line.ends_with(':').then(|| line.len() - 1))
+                else {
+                    continue;
+                };
+                if line.trim_start().starts_with('#') {
+                    continue;
+                }
+                for r in replacements {
+                    let mut edited = lines.clone();
+                    let replaced = format!("{}: {r}", &line[..colon]);
+                    edited[n] = &replaced;
+                    texts.push((format!("line {}: {replaced}", n + 1), edited.join("\n")));
+                }
+            }
+        }
+        let validator = &compiled().validator;
+        let (mut accepted, mut refused) = (0, 0);
+        for (name, text) in &texts {
+            let Ok(doc) = crate::yaml::parse(&SourceFile::new("t.yaml", text.as_str()), false)
+            else {
+                continue;
+            };
+            if typed_accepts(&doc.value) {
+                accepted += 1;
+                assert!(
+                    validator.is_valid(&doc.value),
+                    "{name}: the types accept what the schema refuses"
+                );
+            } else {
+                refused += 1;
+            }
+        }
+        assert!(
+            accepted > 500 && refused > 1000,
+            "{accepted} accepted, {refused} refused"
+        );
+    }
+
     #[test]
     fn the_committed_schema_is_the_generated_one() {
         let committed: serde_json::Value = serde_json::from_str(super::COMMITTED).unwrap();

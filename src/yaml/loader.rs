@@ -1,9 +1,10 @@
-//! The loader: one pass over `saphyr-parser` events into a JSON value (and, when a finding
-//! needs it, the pointer table), with duplicate keys, merge keys, custom tags, deep nesting and
-//! alias expansion beyond a budget rejected here.
+//! The loader: one pass over `saphyr-parser` events into a JSON value and, in the same pass,
+//! the pointer table, with duplicate keys, merge keys, custom tags, deep nesting and alias
+//! expansion beyond a budget rejected here.
 
+use super::pointers::Shape;
 use super::scalar::resolve_scalar;
-use super::{Document, Loc, MAX_ALIAS_NODES, MAX_DEPTH, PointerTable, escape_token};
+use super::{Document, MAX_ALIAS_NODES, MAX_DEPTH, PointerTable};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceFile, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle};
@@ -15,26 +16,25 @@ enum Frame {
         items: Vec<Value>,
         start: Span,
         anchor: usize,
-        pointer: String,
-        key: Option<Span>,
+        /// Where this collection's children start on the pointer table's open stack.
+        mark: usize,
         nodes: usize,
     },
     Map {
         map: Map<String, Value>,
         start: Span,
         anchor: usize,
-        pointer: String,
-        key: Option<Span>,
+        mark: usize,
         nodes: usize,
         /// The key waiting for its value.
         pending: Option<(String, Span)>,
     },
 }
 
-pub(super) struct Loader<'a> {
+struct Loader<'a> {
     src: &'a SourceFile,
     track: bool,
-    pub(super) pointers: HashMap<String, Loc>,
+    pointers: PointerTable,
     anchors: HashMap<usize, (Value, usize)>,
     alias_nodes: usize,
     diags: Vec<Diagnostic>,
@@ -48,43 +48,30 @@ struct Done {
     anchor: usize,
 }
 
-/// Parse one YAML document. With `track`, the document comes with its pointer table (built
-/// when first used); without, its table is empty (for re-parsing rendered output, where
-/// nothing needs locating).
+/// Parse one YAML document. With `track`, the document comes with its pointer table,
+/// recorded in the same pass; without, its table is empty (for re-parsing rendered output,
+/// where nothing needs locating).
 pub fn parse(src: &SourceFile, track: bool) -> Result<Document, Vec<Diagnostic>> {
-    let mut loader = Loader::new(src, false);
+    let mut loader = Loader::new(src, track);
     let root = loader.run();
     match root {
-        Some(value) if loader.diags.is_empty() => Ok(Document {
-            value,
-            pointers: if track {
-                PointerTable::deferred(src)
-            } else {
-                PointerTable::default()
-            },
-        }),
-        _ if track
-            && loader
-                .diags
-                .iter()
-                .any(|d| d.code == Code::YamlDuplicateKey) =>
-        {
-            // A duplicate key names the first occurrence too, which needs the table: parse
-            // once more, recording it.
-            let mut loader = Loader::new(src, true);
-            let _ = loader.run();
-            Err(loader.diags)
+        Some(value) if loader.diags.is_empty() => {
+            loader.pointers.finish();
+            Ok(Document {
+                value,
+                pointers: loader.pointers,
+            })
         }
         _ => Err(loader.diags),
     }
 }
 
 impl<'a> Loader<'a> {
-    pub(super) fn new(src: &'a SourceFile, track: bool) -> Self {
+    fn new(src: &'a SourceFile, track: bool) -> Self {
         Loader {
             src,
             track,
-            pointers: HashMap::new(),
+            pointers: PointerTable::default(),
             anchors: HashMap::new(),
             alias_nodes: 0,
             diags: Vec::new(),
@@ -102,7 +89,7 @@ impl<'a> Loader<'a> {
         None
     }
 
-    pub(super) fn run(&mut self) -> Option<Value> {
+    fn run(&mut self) -> Option<Value> {
         let mut parser = Parser::new_from_str(&self.src.text);
         let mut stack: Vec<Frame> = Vec::new();
         let mut root: Option<Value> = None;
@@ -263,15 +250,14 @@ impl<'a> Loader<'a> {
                         );
                         return None;
                     }
-                    let (pointer, key) = self.child_pointer(&mut stack);
+                    let mark = self.pointers.mark();
                     let is_map = matches!(event, Event::MappingStart(..));
                     stack.push(if is_map {
                         Frame::Map {
                             map: Map::new(),
                             start: span,
                             anchor,
-                            pointer,
-                            key,
+                            mark,
                             nodes: 1,
                             pending: None,
                         }
@@ -280,8 +266,7 @@ impl<'a> Loader<'a> {
                             items: Vec::new(),
                             start: span,
                             anchor,
-                            pointer,
-                            key,
+                            mark,
                             nodes: 1,
                         }
                     });
@@ -289,38 +274,37 @@ impl<'a> Loader<'a> {
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
                     let Some(frame) = stack.pop() else { continue };
-                    let (value, nodes, start, anchor, pointer, key) = match frame {
+                    let (value, nodes, start, anchor, mark, map) = match frame {
                         Frame::Seq {
                             items,
                             start,
                             anchor,
-                            pointer,
-                            key,
+                            mark,
                             nodes,
-                        } => (Value::Array(items), nodes, start, anchor, pointer, key),
+                        } => (Value::Array(items), nodes, start, anchor, mark, false),
                         Frame::Map {
                             map,
                             start,
                             anchor,
-                            pointer,
-                            key,
+                            mark,
                             nodes,
                             ..
-                        } => (Value::Object(map), nodes, start, anchor, pointer, key),
+                        } => (Value::Object(map), nodes, start, anchor, mark, true),
                     };
-                    if self.track {
+                    let shape = if self.track {
                         let end = span.end.max(start.end);
-                        let whole = self.src.span(start.start, end);
-                        // First wins: a duplicate key's value is dropped, so is its location.
-                        self.pointers
-                            .entry(pointer)
-                            .or_insert(Loc { key, value: whole });
-                    }
+                        Some(Shape::Collection {
+                            whole: self.src.span(start.start, end),
+                            map,
+                            kids: self.pointers.close(mark, map),
+                        })
+                    } else {
+                        None
+                    };
                     if anchor != 0 {
                         self.anchors.insert(anchor, (value.clone(), nodes));
                     }
-                    // Attach to the parent (pointer already recorded).
-                    if !self.attach(&mut stack, &mut root, value, nodes, None) {
+                    if !self.attach(&mut stack, &mut root, value, nodes, shape) {
                         return None;
                     }
                     continue;
@@ -330,8 +314,8 @@ impl<'a> Loader<'a> {
                 self.anchors
                     .insert(done.anchor, (done.value.clone(), done.nodes));
             }
-            let span = done.span;
-            if !self.attach(&mut stack, &mut root, done.value, done.nodes, Some(span)) {
+            let shape = self.track.then_some(Shape::Leaf(done.span));
+            if !self.attach(&mut stack, &mut root, done.value, done.nodes, shape) {
                 return None;
             }
         }
@@ -346,57 +330,29 @@ impl<'a> Loader<'a> {
         root
     }
 
-    /// The pointer and key span of the node about to start under the top frame.
-    fn child_pointer(&self, stack: &mut [Frame]) -> (String, Option<Span>) {
-        match stack.last() {
-            None => (String::new(), None),
-            Some(Frame::Seq { items, pointer, .. }) => (
-                if self.track {
-                    format!("{pointer}/{}", items.len())
-                } else {
-                    String::new()
-                },
-                None,
-            ),
-            Some(Frame::Map {
-                pending, pointer, ..
-            }) => {
-                let (k, kspan) = pending.as_ref().expect("value position");
-                (
-                    if self.track {
-                        format!("{pointer}/{}", escape_token(k))
-                    } else {
-                        String::new()
-                    },
-                    Some(*kspan),
-                )
-            }
-        }
-    }
-
-    /// Attach a finished node to the top frame (or make it the root). A scalar or alias
-    /// (`span` given) records its pointer here. Returns false after a fatal error.
+    /// Attach a finished node to the top frame (or make it the root), recording its spans
+    /// (`shape`, when tracking). Returns false after a fatal error.
     fn attach(
         &mut self,
         stack: &mut [Frame],
         root: &mut Option<Value>,
         value: Value,
         nodes: usize,
-        span: Option<Span>,
+        shape: Option<Shape>,
     ) -> bool {
-        if let Some(span) = span {
-            let (pointer, key) = self.child_pointer(stack);
-            if self.track {
-                self.pointers
-                    .entry(pointer)
-                    .or_insert(Loc { key, value: span });
-            }
-        }
         match stack.last_mut() {
-            None => *root = Some(value),
+            None => {
+                if let Some(shape) = shape {
+                    self.pointers.attach(None, shape, true);
+                }
+                *root = Some(value);
+            }
             Some(Frame::Seq {
                 items, nodes: n, ..
             }) => {
+                if let Some(shape) = shape {
+                    self.pointers.attach(None, shape, false);
+                }
                 items.push(value);
                 *n += nodes;
             }
@@ -404,7 +360,7 @@ impl<'a> Loader<'a> {
                 map,
                 pending,
                 nodes: n,
-                pointer,
+                mark,
                 ..
             }) => {
                 let (key, kspan) = pending.take().expect("value position");
@@ -413,10 +369,7 @@ impl<'a> Loader<'a> {
                 }
                 *n += nodes;
                 if map.contains_key(&key) {
-                    let first = self
-                        .pointers
-                        .get(&format!("{pointer}/{}", escape_token(&key)))
-                        .and_then(|l| l.key);
+                    let first = self.pointers.open_key(*mark, &key);
                     let mut d = Diagnostic::new(
                         Code::YamlDuplicateKey,
                         Some(kspan),
@@ -428,8 +381,11 @@ impl<'a> Loader<'a> {
                         d = d.related(first, "first occurrence");
                     }
                     self.diags.push(d);
-                    // Keep the first value's location; the second one is dropped.
+                    // Keep the first value and its location; the second one is dropped.
                     return true;
+                }
+                if let Some(shape) = shape {
+                    self.pointers.attach(Some((&key, kspan)), shape, false);
                 }
                 map.insert(key, value);
             }

@@ -150,6 +150,69 @@ mod tests {
         assert_eq!(doc.pointers.value_span("/b/0").unwrap().line, 3);
     }
 
+    /// Every node of a document is found by its pointer, in small and large (sorted)
+    /// mappings, with escaped keys; tokens the loader never writes find nothing.
+    #[test]
+    fn every_pointer_is_located() {
+        let mut text = String::from("big:\n");
+        for i in (0..40).rev() {
+            text.push_str(&format!("  k{i}: {{v: {i}}}\n"));
+        }
+        text.push_str("  \"a/b~c\": 1\nlist: [x, y, [z]]\n'q k': ''\n");
+        let doc = load(&text).unwrap();
+        fn all(v: &Value, at: String, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => m
+                    .iter()
+                    .for_each(|(k, v)| all(v, format!("{at}/{}", escape_token(k)), out)),
+                Value::Array(a) => a
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, v)| all(v, format!("{at}/{i}"), out)),
+                _ => {}
+            }
+            out.push(at);
+        }
+        let mut pointers = Vec::new();
+        all(&doc.value, String::new(), &mut pointers);
+        assert_eq!(pointers.len(), doc.pointers.len());
+        for p in &pointers {
+            let loc = doc.pointers.get(p).unwrap_or_else(|| panic!("{p}"));
+            let last = p.rsplit('/').next().unwrap_or_default();
+            if let Some(key) = loc.key {
+                let written = &text[key.range()];
+                assert!(
+                    written.trim_matches(['"', '\'']) == last.replace("~1", "/").replace("~0", "~"),
+                    "{p}: {written}"
+                );
+            }
+        }
+        let k7 = doc.pointers.get("/big/k7/v").unwrap();
+        assert_eq!(&text[k7.value.range()], "7");
+        assert_eq!(doc.pointers.get("/big/a~1b~0c").unwrap().value.line, 42);
+        for missing in [
+            "/big/a/b~c",
+            "/big/a~2b",
+            "/list/01",
+            "/list/+1",
+            "/list/3",
+            "big",
+            "/nope",
+        ] {
+            assert!(doc.pointers.get(missing).is_none(), "{missing}");
+        }
+        assert_eq!(doc.pointers.value_span("/list/2/0/deeper").unwrap().col, 15);
+        assert_eq!(doc.pointers.value_span("/nope/x").unwrap().line, 1);
+        assert_eq!(doc.pointers.key_span("/q k").unwrap().line, 44);
+    }
+
+    #[test]
+    fn duplicate_keys_name_the_first_occurrence() {
+        let errs = load("x:\n  a: 1\n  b: {c: 2}\n  b: 3\n").unwrap_err();
+        let first = errs[0].related.first().map(|r| (r.0.line, r.0.col));
+        assert_eq!(first, Some((3, 3)), "{errs:?}");
+    }
+
     #[test]
     fn quoted_scalars_stay_strings() {
         let doc = load("a: \"1\"\nb: 'true'\nc: !!str 5\n").unwrap();
