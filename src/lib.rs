@@ -107,7 +107,9 @@ pub fn compile_for(
     policy: &Policy,
     target: &Target,
 ) -> Compilation {
-    render::schemas::prepare_in_background();
+    if templates.any_overridden() || target.istio {
+        render::schemas::prepare_in_background();
+    }
     match teams::kind_of(&source).as_deref() {
         Some(teams::TEAM_KIND) => {
             return compile_team(source, source_label, templates, policy, target);

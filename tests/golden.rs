@@ -107,3 +107,23 @@ fn render_is_byte_identical_across_runs_and_directories() {
         read_tree(&b.path().join("x/out"))
     );
 }
+
+/// Built-in outputs skip their output schemas (each constraint is enforced by a check or by
+/// the writer, see `src/render/schema_proof.rs`), so rendering every fixture for the Kyma
+/// target with the built-in templates compiles no output schema. (In process: no other test
+/// of this file uses the library.)
+#[test]
+fn builtin_renders_compile_no_output_schema() {
+    for case in ["seed-client-credentials", "rich", "hardened"] {
+        let spec = root().join("fixtures").join(case).join("kexpose.yaml");
+        let src = kexpose::read_spec(&spec).unwrap();
+        let c = kexpose::compile(
+            src,
+            "kexpose.yaml",
+            &kexpose::render::Templates::builtin(),
+            &kexpose::diag::Policy::default(),
+        );
+        assert!(c.outputs.is_some(), "{case}");
+    }
+    assert_eq!(kexpose::render::output_schemas_compiled(), 0);
+}

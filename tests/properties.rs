@@ -779,6 +779,56 @@ fn check(g: &SpecGen) -> Result<(), TestCaseError> {
     prop_assert!(codes.is_empty(), "diagnostics {codes:#?}\nspec:\n{text}");
     let outputs = c.outputs.clone().expect("outputs");
 
+    // The built-in writer gives the bytes of the template path (the built-in templates given
+    // as overrides: template engine, re-read, output schema, canonical re-emit), for every
+    // target that changes what is written. The template path checks the output schemas, so
+    // this also validates the built-in output against them.
+    let through_templates = kexpose::render::Templates::from_texts(
+        kexpose::render::OUTPUTS
+            .iter()
+            .map(|o| (o.template.to_string(), o.text.to_string()))
+            .collect(),
+    );
+    use kexpose::plan::{ReleaseObjects, Target};
+    let targets = [
+        Target::default(),
+        Target::new(
+            false,
+            Some(ReleaseObjects::Argocd),
+            Some("gitops".into()),
+            Some(("shop".into(), "--instance")),
+        )
+        .expect("target"),
+        Target::new(false, Some(ReleaseObjects::Flux), None, None).expect("target"),
+        Target::new(true, None, None, Some(("a.b".into(), "--instance"))).expect("target"),
+    ];
+    for target in &targets {
+        let run = |templates: &kexpose::render::Templates| {
+            kexpose::compile_for(
+                kexpose::source::SourceFile::new("kexpose.yaml", text.as_str()),
+                "kexpose.yaml",
+                templates,
+                &kexpose::diag::Policy::default(),
+                target,
+            )
+        };
+        let (built, templated) = (
+            run(&kexpose::render::Templates::builtin()),
+            run(&through_templates),
+        );
+        prop_assert!(
+            templated.outputs.is_some(),
+            "template path: {:?}",
+            templated
+                .diagnostics
+                .iter()
+                .map(|d| &d.message)
+                .collect::<Vec<_>>()
+        );
+        prop_assert_eq!(&built.outputs, &templated.outputs, "{:?}", target);
+        prop_assert_eq!(&built.objects, &templated.objects, "{:?}", target);
+    }
+
     // Parses back.
     let parsed = parse_outputs(&outputs).map_err(TestCaseError::fail)?;
 

@@ -1,11 +1,25 @@
-//! Render: the plan through minijinja templates (strict undefined, no auto-escaping, scalars
-//! only through the `yaml` filter, which writes JSON — a valid YAML flow scalar or collection —
-//! so a spec string can never inject structure), then parsed back, validated against the
-//! output schemas in `schemas/`, and written by the canonical YAML emitter.
+//! Render: the plan into output files.
+//!
+//! Built-in outputs are written directly from the plan by typed writers ([`builtin`]) with the
+//! canonical YAML writer (`crate::yaml::canon`), without a template engine, a re-read or an
+//! output schema: every constraint of the output schemas is enforced by a check of the spec or
+//! by the writer (`schema_proof.rs`), and the bytes equal those of the template path (tested on
+//! random specs in `tests/properties.rs`).
+//!
+//! A template overridden with `--templates` goes through minijinja (strict undefined, no
+//! auto-escaping, scalars only through the `yaml` filter, which writes JSON — a valid YAML flow
+//! scalar or collection — so a spec string can never inject structure), is parsed back,
+//! validated against its output schema in `schemas/`, and written by the canonical YAML
+//! emitter.
 
+mod builtin;
+#[cfg(test)]
+mod schema_proof;
 pub(crate) mod schemas;
 
 pub use schemas::Kind;
+#[doc(hidden)]
+pub use schemas::compiled_count as output_schemas_compiled;
 
 use crate::diag::{Code, Diagnostic};
 use crate::plan::{Plan, ReleaseObjects};
@@ -97,7 +111,11 @@ pub type Outputs = BTreeMap<String, String>;
 
 /// Templates, built in or overridden from a directory.
 pub struct Templates {
-    env: Environment<'static>,
+    /// The template engine, with every template: only when some template is overridden
+    /// (built-in outputs are written directly, see [`builtin`]).
+    env: Option<Environment<'static>>,
+    /// The names of the overridden templates.
+    overridden: Vec<String>,
 }
 
 impl Templates {
@@ -147,6 +165,13 @@ impl Templates {
     }
 
     fn with_overrides(overrides: Vec<(String, String, String)>) -> Self {
+        if overrides.is_empty() {
+            return Templates {
+                env: None,
+                overridden: Vec::new(),
+            };
+        }
+        let overridden = overrides.iter().map(|(n, _, _)| n.clone()).collect();
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -164,11 +189,30 @@ impl Templates {
             // A syntax error surfaces when the template is used, with its name and line.
             let _ = env.add_template_owned(name.to_string(), text);
         }
-        Templates { env }
+        Templates {
+            env: Some(env),
+            overridden,
+        }
+    }
+
+    /// Whether any template is overridden (then output schemas are needed at run time).
+    pub fn any_overridden(&self) -> bool {
+        !self.overridden.is_empty()
+    }
+
+    /// Whether this kind's output is written by the built-in writer (its template is not
+    /// overridden).
+    fn is_builtin(&self, kind: Kind) -> bool {
+        let name = kind.output().template;
+        !self.overridden.iter().any(|n| n == name)
     }
 
     fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String, Box<Diagnostic>> {
-        let result = self.env.get_template(name).and_then(|t| t.render(ctx));
+        let env = self
+            .env
+            .as_ref()
+            .expect("templates are rendered only when overridden");
+        let result = env.get_template(name).and_then(|t| t.render(ctx));
         result.map_err(|e| {
             let line = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
             let mut detail = e.to_string();
@@ -225,47 +269,88 @@ pub fn render(plan: &Plan, templates: &Templates) -> Result<Outputs, Vec<Diagnos
 
 /// Render every output of a plan: the files and the stream of objects.
 pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Diagnostic>> {
+    let head = header(&plan.source);
     let mut r = Renderer {
         templates,
-        header: J::from(header(&plan.source)),
+        header: J::from(head.as_str()),
         files: Outputs::new(),
         docs: BTreeMap::new(),
         errors: Vec::new(),
     };
-    let labels = J::from(Serde(&plan.labels));
-    let gitops = J::from(Serde(&plan.gitops));
+    let builtin = |kind: Kind| templates.is_builtin(kind);
+    // The first lines of a built-in output: the file header and the template's comments.
+    let head_with = |extra: &str| format!("{head}\n{extra}");
+    let labels = || J::from(Serde(&plan.labels));
+    let gitops = || J::from(Serde(&plan.gitops));
     // Objects by apply order: namespaces, release objects, Istio, APIRules.
     let mut release_objects = Vec::new();
     for release in &plan.releases {
-        let release_ctx = J::from(Serde(release));
-        let values = r.emit(
-            format!("helm/{}/values.yaml", release.name),
-            schemas::Kind::HelmValues,
-            context! { release => release_ctx.clone() },
-            true,
-        );
+        let release_ctx = || J::from(Serde(release));
+        let path = format!("helm/{}/values.yaml", release.name);
+        let values = if builtin(Kind::HelmValues) {
+            let v = builtin::helm_values_value(release);
+            let c = Canonical {
+                header: head_with(&builtin::helm_values_header(release)),
+                docs: vec![builtin::helm_values(&v)],
+                values: vec![v],
+            };
+            r.built(path, Kind::HelmValues, c)
+        } else {
+            r.emit(
+                path,
+                Kind::HelmValues,
+                context! { release => release_ctx() },
+                true,
+            )
+        };
         // The objects embed the values: without them (an error is already reported) they
         // are not rendered.
         let Some(values) = values.and_then(|v| v.into_iter().next()) else {
             continue;
         };
-        let ctx = context! {
-            release => release_ctx.clone(),
-            values => J::from(Serde(&values)),
-            labels => labels.clone(),
-            gitops => gitops.clone(),
+        let ctx = || {
+            context! {
+                release => release_ctx(),
+                values => J::from(Serde(&values)),
+                labels => labels(),
+                gitops => gitops(),
+            }
         };
-        let parts: &[(&str, schemas::Kind)] = match plan.gitops.release_objects {
+        let parts: &[(&str, Kind)] = match plan.gitops.release_objects {
             ReleaseObjects::None => &[],
-            ReleaseObjects::Argocd => &[("application.yaml", schemas::Kind::ArgoApplication)],
+            ReleaseObjects::Argocd => &[("application.yaml", Kind::ArgoApplication)],
             ReleaseObjects::Flux => &[
-                ("helmrepository.yaml", schemas::Kind::FluxHelmRepository),
-                ("helmrelease.yaml", schemas::Kind::FluxHelmRelease),
+                ("helmrepository.yaml", Kind::FluxHelmRepository),
+                ("helmrelease.yaml", Kind::FluxHelmRelease),
             ],
         };
         for (file, kind) in parts {
             let path = format!("helm/{}/{file}", release.name);
-            if r.emit(path.clone(), *kind, ctx.clone(), false).is_some() {
+            let done = if builtin(*kind) {
+                let (extra, doc) = match kind {
+                    Kind::ArgoApplication => (
+                        builtin::argocd_header(release),
+                        builtin::argocd(release, &values, &plan.labels, &plan.gitops),
+                    ),
+                    Kind::FluxHelmRepository => (
+                        builtin::flux_repository_header(release),
+                        builtin::flux_repository(release, &plan.labels, &plan.gitops),
+                    ),
+                    _ => (
+                        builtin::flux_release_header(release),
+                        builtin::flux_release(release, &values, &plan.labels, &plan.gitops),
+                    ),
+                };
+                let c = Canonical {
+                    header: head_with(&extra),
+                    docs: vec![doc],
+                    values: Vec::new(),
+                };
+                r.built(path.clone(), *kind, c)
+            } else {
+                r.emit(path.clone(), *kind, ctx(), false)
+            };
+            if done.is_some() {
                 release_objects.push(path);
             }
         }
@@ -273,27 +358,56 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
     let mut istio = Vec::new();
     if !plan.authorizers.is_empty() && !plan.istio_target {
         let path = "istio/authorizers.yaml".to_string();
-        let ctx = context! {
-            authorizers => J::from(Serde(&plan.authorizers)),
-            labels => J::from(Serde(&plan.gitops.istio_labels)),
-            annotations => J::from(Serde(&plan.gitops.istio_annotations)),
+        let done = if builtin(Kind::Istio) {
+            let c = Canonical {
+                header: head_with(builtin::ISTIO_HEADER),
+                docs: vec![builtin::istio(&plan.authorizers, &plan.gitops)],
+                values: Vec::new(),
+            };
+            r.built(path.clone(), Kind::Istio, c)
+        } else {
+            let ctx = context! {
+                authorizers => J::from(Serde(&plan.authorizers)),
+                labels => J::from(Serde(&plan.gitops.istio_labels)),
+                annotations => J::from(Serde(&plan.gitops.istio_annotations)),
+            };
+            r.emit(path.clone(), Kind::Istio, ctx, false)
         };
-        if r.emit(path.clone(), schemas::Kind::Istio, ctx, false)
-            .is_some()
-        {
+        if done.is_some() {
             istio.push(path);
         }
     }
     // APIRules are independent of each other and the bulk of the work: render them in
     // parallel, then record the results in spec order.
     let mut apirules = Vec::new();
+    // The mesh model reads the APIRules as the controller does: from the objects.
+    let mesh_wanted = plan.istio_target || !plan.mesh.allow_in_cluster.is_empty();
+    let apirule_builtin = builtin(Kind::ApiRule);
     let produced = crate::par::map(&plan.apirules, |rule| {
         let path = format!("apirules/{}/{}.yaml", rule.namespace, rule.name);
-        let ctx = context! { rule => J::from(Serde(rule)), labels => labels.clone() };
-        let result = r.produce(&path, schemas::Kind::ApiRule, ctx, false);
+        let result = if apirule_builtin {
+            let docs = if plan.istio_target {
+                Vec::new()
+            } else {
+                vec![builtin::apirule(rule, &plan.labels)]
+            };
+            let values = if mesh_wanted {
+                vec![builtin::apirule_value(rule, &plan.labels)]
+            } else {
+                Vec::new()
+            };
+            let c = Canonical {
+                header: head.clone() + "\n",
+                docs,
+                values,
+            };
+            Ok(c)
+        } else {
+            let ctx = context! { rule => J::from(Serde(rule)), labels => labels() };
+            r.produce(&path, Kind::ApiRule, ctx, false)
+        };
         (path, result)
     });
-    // The mesh model reads the APIRules as the controller does: from the objects.
     let mut mesh_input: Vec<(String, serde_json::Value)> = Vec::new();
     for (path, result) in produced {
         if plan.istio_target {
@@ -301,7 +415,7 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
                 Ok(c) => mesh_input.extend(c.values.into_iter().map(|v| ("APIRule".into(), v))),
                 Err(d) => r.errors.push(*d),
             }
-        } else if let Some(values) = r.record(path.clone(), schemas::Kind::ApiRule, result) {
+        } else if let Some(values) = r.record(path.clone(), Kind::ApiRule, result) {
             mesh_input.extend(values.into_iter().map(|v| ("APIRule".into(), v)));
             apirules.push(path);
         }
@@ -317,7 +431,6 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
             serde_json::json!({ "spec": { "config": { "authorizers": authorizers } } }),
         ));
         let mesh = crate::mesh::translate(&mesh_input, &plan.mesh);
-        let head = header(&plan.source);
         for t in &mesh.translations {
             let (ns, name) = t.apirule.split_once('/').unwrap_or(("", &t.apirule));
             let (path, objs) = if plan.istio_target {
@@ -356,13 +469,25 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
         let mut namespace_labels = plan.labels.clone();
         namespace_labels.insert("istio-injection".into(), "enabled".into());
         let path = "namespaces.yaml".to_string();
-        let ctx = context! {
-            namespaces => J::from(Serde(&plan.namespaces)),
-            namespace_labels => J::from(Serde(&namespace_labels)),
+        let done = if builtin(Kind::Namespace) {
+            let c = Canonical {
+                header: head.clone() + "\n",
+                docs: plan
+                    .namespaces
+                    .iter()
+                    .map(|ns| builtin::namespace(ns, &namespace_labels))
+                    .collect(),
+                values: Vec::new(),
+            };
+            r.built(path.clone(), Kind::Namespace, c)
+        } else {
+            let ctx = context! {
+                namespaces => J::from(Serde(&plan.namespaces)),
+                namespace_labels => J::from(Serde(&namespace_labels)),
+            };
+            r.emit(path.clone(), Kind::Namespace, ctx, false)
         };
-        if r.emit(path.clone(), schemas::Kind::Namespace, ctx, false)
-            .is_some()
-        {
+        if done.is_some() {
             namespaces.push(path);
         }
     }
@@ -377,12 +502,22 @@ pub fn render_all(plan: &Plan, templates: &Templates) -> Result<Rendered, Vec<Di
     let object_files = resources.clone();
     resources.sort();
     if !resources.is_empty() {
-        r.emit(
-            "kustomization.yaml".into(),
-            schemas::Kind::Kustomization,
-            context! { resources, gitops => gitops.clone() },
-            false,
-        );
+        let path = "kustomization.yaml".to_string();
+        if builtin(Kind::Kustomization) {
+            let c = Canonical {
+                header: head_with(builtin::kustomization_header(&plan.gitops)),
+                docs: vec![builtin::kustomization(&resources)],
+                values: Vec::new(),
+            };
+            r.built(path, Kind::Kustomization, c);
+        } else {
+            r.emit(
+                path,
+                Kind::Kustomization,
+                context! { resources, gitops => gitops() },
+                false,
+            );
+        }
     }
     if !r.errors.is_empty() {
         return Err(r.errors);
@@ -478,6 +613,17 @@ impl Renderer<'_> {
         self.templates
             .render(template, ctx)
             .and_then(|text| canonical(path, template, &text, schema, quote))
+    }
+
+    /// Record a file written by the built-in writer. Its output schema is not checked: every
+    /// constraint of it is enforced by a check of the spec or by the writer (`schema_proof.rs`).
+    fn built(
+        &mut self,
+        path: String,
+        schema: Kind,
+        c: Canonical,
+    ) -> Option<Vec<serde_json::Value>> {
+        self.record(path, schema, Ok(c))
     }
 
     /// Record a produced file, or its error.
@@ -669,13 +815,21 @@ mod tests {
         pub(super) static FULL_PARSES: Cell<usize> = const { Cell::new(0) };
     }
 
-    /// The built-in templates' output always stays in the subset the fast reader reads, for
+    /// The built-in templates' output (rendered through the template path, as an override
+    /// that copies them would be) always stays in the subset the fast reader reads, for
     /// every fixture (so a template change cannot silently make rendering slow again); in
     /// unit tests `canonical` also checks each fast read against the full loader.
     #[test]
     fn builtin_templates_stay_in_the_fast_subset() {
         let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-        let templates = Templates::builtin();
+        // The built-in templates through the template path (as overrides), as a user's
+        // copy of them would render.
+        let templates = Templates::from_texts(
+            OUTPUTS
+                .iter()
+                .map(|o| (o.template.to_string(), o.text.to_string()))
+                .collect(),
+        );
         let mut cases = 0;
         for entry in std::fs::read_dir(fixtures).unwrap() {
             let spec = entry.unwrap().path().join("kexpose.yaml");

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Which schema an output is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,28 +65,60 @@ impl Kind {
     }
 }
 
-fn validators() -> &'static Vec<(Kind, jsonschema::Validator)> {
-    static V: OnceLock<Vec<(Kind, jsonschema::Validator)>> = OnceLock::new();
-    V.get_or_init(|| {
-        super::OUTPUTS
+/// Every kind with a schema, in the order of [`VALIDATORS`].
+const KINDS: [Kind; 12] = [
+    Kind::ApiRule,
+    Kind::Istio,
+    Kind::Namespace,
+    Kind::Kustomization,
+    Kind::HelmValues,
+    Kind::ArgoApplication,
+    Kind::FluxHelmRepository,
+    Kind::FluxHelmRelease,
+    Kind::VirtualService,
+    Kind::AuthorizationPolicy,
+    Kind::RequestAuthentication,
+    Kind::MeshConfig,
+];
+
+/// Each kind's compiled schema, compiled the first time an object of that kind is validated:
+/// built-in outputs are not validated (see `schema_proof.rs`), so a render that uses only
+/// built-in templates and the Kyma target compiles none.
+static VALIDATORS: [OnceLock<jsonschema::Validator>; 12] = [const { OnceLock::new() }; 12];
+
+/// How many output schemas this process compiled.
+static COMPILED: AtomicUsize = AtomicUsize::new(0);
+
+fn validator(kind: Kind) -> &'static jsonschema::Validator {
+    let i = KINDS
+        .iter()
+        .position(|k| *k == kind)
+        .expect("every kind is in KINDS");
+    VALIDATORS[i].get_or_init(|| {
+        let text = super::OUTPUTS
             .iter()
             .map(|o| (o.kind, o.schema))
             .chain(MESH_SCHEMAS)
-            .map(|(kind, text)| {
-                let schema: Value =
-                    serde_json::from_str(text).expect("committed output schemas are JSON");
-                (
-                    kind,
-                    jsonschema::validator_for(&schema).expect("committed output schemas compile"),
-                )
-            })
-            .collect()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, t)| t)
+            .expect("every kind has a schema");
+        let schema: Value = serde_json::from_str(text).expect("committed output schemas are JSON");
+        COMPILED.fetch_add(1, Ordering::Relaxed);
+        jsonschema::validator_for(&schema).expect("committed output schemas compile")
     })
 }
 
+/// How many output schemas this process has compiled (for the test that the happy path
+/// compiles none).
+#[doc(hidden)]
+pub fn compiled_count() -> usize {
+    COMPILED.load(Ordering::Relaxed)
+}
+
 /// Compile the output schemas on another thread (once per process), so that the work
-/// overlaps with loading and checking the spec instead of delaying the first render. A
-/// render that needs them before they are ready waits for that thread.
+/// overlaps with loading and checking the spec instead of delaying the first render. Only
+/// worth it when templates are overridden (their output is validated) or for `--target
+/// istio` (the mesh objects are). A render that needs a schema before it is ready waits.
 pub fn prepare_in_background() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     if crate::par::threads() > 1 {
@@ -93,7 +126,9 @@ pub fn prepare_in_background() {
             let _ = std::thread::Builder::new()
                 .name("kexpose-schemas".into())
                 .spawn(|| {
-                    validators();
+                    for kind in KINDS {
+                        validator(kind);
+                    }
                 });
         });
     }
@@ -115,10 +150,7 @@ pub fn validate(kind: Kind, value: &Value) -> Result<(), String> {
 }
 
 fn violations(kind: Kind, value: &Value, prefix: &str) -> Vec<String> {
-    let (_, v) = validators()
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .expect("every kind has a schema");
+    let v = validator(kind);
     // The common case, valid, without collecting errors.
     if v.is_valid(value) {
         return Vec::new();

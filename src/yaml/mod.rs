@@ -11,8 +11,10 @@
 //!
 //! Files: [`pointers`] (the pointer table), `loader` (events → value), `scalar` (core-schema
 //! resolution), `reread` (the fast reader of rendered output, which must agree with the
-//! loader), `emit` (the canonical writer).
+//! loader), `emit` (the canonical writer, through `serde-saphyr`), `canon` (the same bytes,
+//! written directly: built-in outputs).
 
+pub mod canon;
 mod emit;
 mod loader;
 pub mod pointers;
