@@ -198,6 +198,18 @@ fn real_oauth2_proxy_behind_envoy_check_requests() {
 #[test]
 fn api_server_validation_of_emitted_objects() {
     let Some(b) = bins() else { return };
+    // `go list -m` names the module's directory only once it is in the module cache: on a
+    // fresh machine nothing has downloaded it yet (istiovalidate builds in another test).
+    let download = Command::new("go")
+        .args(["mod", "download", "istio.io/istio"])
+        .current_dir(root().join("conformance/istio"))
+        .output()
+        .expect("go mod download istio.io/istio");
+    assert!(
+        download.status.success(),
+        "go mod download istio.io/istio: {}",
+        String::from_utf8_lossy(&download.stderr)
+    );
     let istio_dir = Command::new("go")
         .args(["list", "-m", "-f", "{{.Dir}}", "istio.io/istio"])
         .current_dir(root().join("conformance/istio"))
@@ -208,8 +220,14 @@ fn api_server_validation_of_emitted_objects() {
         "go list -m istio.io/istio: {}",
         String::from_utf8_lossy(&istio_dir.stderr)
     );
-    let istio_crds = PathBuf::from(String::from_utf8_lossy(&istio_dir.stdout).trim())
-        .join("manifests/charts/base/files/crd-all.gen.yaml");
+    let istio_dir = String::from_utf8_lossy(&istio_dir.stdout)
+        .trim()
+        .to_string();
+    assert!(
+        !istio_dir.is_empty(),
+        "go list -m istio.io/istio named no directory after go mod download"
+    );
+    let istio_crds = PathBuf::from(istio_dir).join("manifests/charts/base/files/crd-all.gen.yaml");
     let out = run(
         &b.apivalidate,
         &[
