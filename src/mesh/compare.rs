@@ -148,8 +148,110 @@ fn concrete_host(host: &str) -> String {
     }
 }
 
+/// What changed between two meshes, coarsely, to skip what cannot answer differently.
+///
+/// A host's requests are judged on its focused mesh (`compare::focus`): the translations on
+/// the host and those with policies or RequestAuthentications on the pods its routes lead to.
+/// When every one of them is unchanged — the host's own in full, the others in their
+/// policies and RequestAuthentications — and in the same order, the two focused meshes answer
+/// every request alike and the host can be skipped. In-cluster callers of a workload are
+/// judged on the policies on its pods only.
+struct Dirty {
+    /// Compare everything: translations could not be paired in order, or a changed one has a
+    /// wildcard host (it can serve other hosts' requests).
+    all: bool,
+    /// Hosts (lowercase) of translations added, removed or changed in any part.
+    hosts: std::collections::HashSet<String>,
+    /// Pods with a policy or RequestAuthentication added, removed or changed.
+    pods: Vec<super::WorkloadRef>,
+}
+
+impl Dirty {
+    fn new(before: &Mesh, after: &Mesh) -> Dirty {
+        let mut d = Dirty {
+            all: false,
+            hosts: std::collections::HashSet::new(),
+            pods: Vec::new(),
+        };
+        let mut by_name: HashMap<&str, usize> = HashMap::new();
+        for (j, t) in after.translations.iter().enumerate() {
+            if by_name.insert(t.apirule.as_str(), j).is_some() {
+                d.all = true;
+            }
+        }
+        let mut partnered = vec![false; after.translations.len()];
+        let mut last: Option<usize> = None;
+        for tb in &before.translations {
+            match by_name.get(tb.apirule.as_str()) {
+                Some(&j) if !partnered[j] => {
+                    partnered[j] = true;
+                    if last.is_some_and(|l| j < l) {
+                        d.all = true;
+                    }
+                    last = Some(j);
+                    let ta = &after.translations[j];
+                    if tb != ta {
+                        d.full(tb);
+                        d.full(ta);
+                        if tb.policies != ta.policies
+                            || tb.request_authentications != ta.request_authentications
+                        {
+                            d.policies(tb);
+                            d.policies(ta);
+                        }
+                    }
+                }
+                _ => {
+                    d.full(tb);
+                    d.policies(tb);
+                }
+            }
+        }
+        for (j, ta) in after.translations.iter().enumerate() {
+            if !partnered[j] {
+                d.full(ta);
+                d.policies(ta);
+            }
+        }
+        d
+    }
+
+    fn full(&mut self, t: &super::Translation) {
+        if t.host.contains('*') {
+            self.all = true;
+        }
+        self.hosts.insert(t.host.to_ascii_lowercase());
+    }
+
+    fn policies(&mut self, t: &super::Translation) {
+        self.pods.extend(
+            t.policies
+                .iter()
+                .map(|p| p.workload.clone())
+                .chain(t.request_authentications.iter().map(|r| r.workload.clone())),
+        );
+    }
+
+    /// Can a pod's policies differ?
+    fn pod(&self, w: &super::WorkloadRef) -> bool {
+        self.all || self.pods.iter().any(|p| p.same_pods(w))
+    }
+}
+
 /// Compare two meshes, weakening changes first.
 pub fn compare(before: &Mesh, after: &Mesh) -> Vec<Change> {
+    compare_with(before, after, Dirty::new(before, after))
+}
+
+/// [`compare`] judging every host and workload, none skipped (the skip's reference in tests).
+#[cfg(test)]
+fn compare_everything(before: &Mesh, after: &Mesh) -> Vec<Change> {
+    let mut dirty = Dirty::new(before, after);
+    dirty.all = true;
+    compare_with(before, after, dirty)
+}
+
+fn compare_with(before: &Mesh, after: &Mesh, dirty: Dirty) -> Vec<Change> {
     let mut out = Vec::new();
     let hosts: BTreeSet<String> = before
         .translations
@@ -245,6 +347,21 @@ pub fn compare(before: &Mesh, after: &Mesh) -> Vec<Change> {
     let (ib, ia) = (index(before), index(after));
     let (mut cb, mut ca) = (Cache::new(), Cache::new());
     for host in hosts.iter().filter(|h| !h.is_empty()) {
+        let changed = dirty.all
+            || dirty.hosts.contains(host)
+            || dirty.hosts.contains(&concrete_host(host))
+            || [&ib, &ia].iter().any(|ix| {
+                ix.by_host.get(host).into_iter().flatten().any(|&i| {
+                    ix.mesh.translations[i]
+                        .virtual_service
+                        .http
+                        .iter()
+                        .any(|r| dirty.pod(&r.workload))
+                })
+            });
+        if !changed {
+            continue;
+        }
         let (before, after) = (
             focus(&ib, Some(host), &[], &mut cb),
             focus(&ia, Some(host), &[], &mut ca),
@@ -316,7 +433,7 @@ pub fn compare(before: &Mesh, after: &Mesh) -> Vec<Change> {
             }
         }
     }
-    for w in &workloads {
+    for w in workloads.iter().filter(|w| dirty.pod(w)) {
         let pods = std::slice::from_ref(w);
         let b = focus(&ib, None, pods, &mut cb)
             .evaluate_in_cluster(w, "GET", "/")

@@ -199,3 +199,59 @@ proptest! {
         }
     }
 }
+
+/// APIRules on several hosts; `shared` ones also route `/shared/{**}` to one Service, each
+/// with its own kind of access, so their policies land on the same pods (what the skip of
+/// unchanged hosts must respect).
+fn multi(rules: &[(Vec<Value>, Option<usize>)]) -> Mesh {
+    let objects: Vec<(String, Value)> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, (rules, shared))| {
+            let mut rules = rules.clone();
+            if let Some(k) = *shared {
+                let s = [S::Public, S::Jwt, S::JwtScope, S::Ext][k % 4];
+                let mut r = rule("/shared/{**}", &["GET"], s);
+                r["service"] = json!({ "name": "shared", "namespace": "ns", "port": 80 });
+                rules.insert(0, r);
+            }
+            let apirule = json!({
+                "metadata": { "name": format!("app{i}"), "namespace": "ns" },
+                "spec": { "gateway": "kyma-system/kyma-gateway",
+                          "hosts": [format!("app{i}.example.com")],
+                          "service": { "name": format!("app{i}"), "port": 80 }, "rules": rules }
+            });
+            ("APIRule".to_string(), apirule)
+        })
+        .collect();
+    translate(&objects, &Settings::default())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// Skipping the hosts and workloads whose focused mesh did not change reports exactly what
+    /// judging every one of them does: some APIRules changed (a rule, or joining or leaving
+    /// the shared Service), added or removed, the rest unchanged.
+    #[test]
+    fn skipping_unchanged_hosts_changes_nothing(
+        b in prop::collection::vec((arb_rules(), prop::option::of(0..4usize)), 1..5),
+        edits in prop::collection::vec((0..5usize, arb_rules(), 0..4u8), 0..3),
+    ) {
+        let mut a = b.clone();
+        for (i, rules, how) in edits {
+            match how {
+                0 if !a.is_empty() => { let i = i % a.len(); a[i].0 = rules; }
+                1 if !a.is_empty() => {
+                    let i = i % a.len();
+                    a[i].1 = match a[i].1 { None => Some(i), Some(k) if k < 3 => Some(k + 1), _ => None };
+                }
+                2 if a.len() > 1 => { a.pop(); }
+                _ => a.push((rules, (i % 2 == 0).then_some(i))),
+            }
+        }
+        let (before, after) = (multi(&b), multi(&a));
+        let skipped = format!("{:#?}", compare(&before, &after));
+        let everything = format!("{:#?}", compare_everything(&before, &after));
+        prop_assert_eq!(skipped, everything);
+    }
+}
