@@ -17,6 +17,11 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// mimalloc, not the system allocator: kexpose makes hundreds of small allocations per workload
+/// and frees them all at exit; measured in docs/benchmarks.md ("Allocation").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
