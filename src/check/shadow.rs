@@ -67,10 +67,7 @@ pub(crate) fn check(ctx: &mut Ctx) {
         if !candidate {
             continue;
         }
-        let mesh = translate(
-            &[("APIRule".into(), apirule(&wl.rules))],
-            &Settings::default(),
-        );
+        let mesh = translate(&[("APIRule", apirule(&wl.rules))], &Settings::default());
         let rules: Vec<(String, Vec<String>)> = wl
             .rules
             .iter()

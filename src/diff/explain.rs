@@ -10,9 +10,9 @@ pub use crate::mesh::explain::PROXY_ENDPOINTS;
 
 /// The mesh of rendered objects (either target).
 pub fn mesh_of(objects: &[Object]) -> Mesh {
-    let pairs: Vec<(String, serde_json::Value)> = objects
+    let pairs: Vec<(&str, &serde_json::Value)> = objects
         .iter()
-        .map(|o| (o.id.kind.clone(), o.value.clone()))
+        .map(|o| (o.id.kind.as_str(), &o.value))
         .collect();
     mesh::parse::from_rendered(&pairs)
 }

@@ -641,7 +641,7 @@ mod tests {
                          "authorizations": authorizations } }] }
         });
         let model = Model {
-            mesh: crate::mesh::translate(&[("APIRule".into(), apirule)], &Default::default()),
+            mesh: crate::mesh::translate(&[("APIRule", apirule)], &Default::default()),
             ..Model::default()
         };
         let e = model.mesh.evaluate("orders.example.com", "GET", "/api/x");

@@ -554,7 +554,7 @@ mod tests {
     fn orders() -> Mesh {
         let mut s = orders_settings();
         s.escape_literals = false;
-        super::super::translate(&[("APIRule".into(), orders_apirule())], &s)
+        super::super::translate(&[("APIRule", orders_apirule())], &s)
     }
 
     #[test]
@@ -622,7 +622,7 @@ mod tests {
     fn in_cluster_policy_opens_every_path_without_token_or_authorizer() {
         let mut s = orders_settings();
         s.allow_in_cluster.push("shop/orders".into());
-        let m = super::super::translate(&[("APIRule".into(), orders_apirule())], &s);
+        let m = super::super::translate(&[("APIRule", orders_apirule())], &s);
         let w = m.translations[0].virtual_service.http[0].workload.clone();
         for (method, path) in [
             ("GET", "/api/items"),
@@ -646,7 +646,7 @@ mod tests {
     fn docs_rule_order_example_denies_get_under_the_first_path() {
         // api-gateway docs/user/expose-workloads/significance-of-rule-path-and-method-order.md
         let apirule = json_rule_order();
-        let m = super::super::translate(&[("APIRule".into(), apirule)], &Default::default());
+        let m = super::super::translate(&[("APIRule", apirule)], &Default::default());
         let e = m.evaluate("httpbin.example.com", "GET", "/anything/more/one");
         assert_eq!((e.route, &e.verdict), (Some(1), &Verdict::Forbidden));
         assert!(
@@ -687,7 +687,7 @@ mod tests {
                     "jwt": { "authentications": [{ "issuer": "https://i", "jwksUri": "https://i/k" }],
                              "authorizations": [{ "audiences": auds }] } }] }
             });
-            let m = super::super::translate(&[("APIRule".into(), apirule)], &Default::default());
+            let m = super::super::translate(&[("APIRule", apirule)], &Default::default());
             m.evaluate("a.example.com", "GET", "/x").verdict
         };
         let both = rule(&["x", "y"]);

@@ -443,7 +443,7 @@ mod tests {
                 { "path": "/anything/{**}", "methods": ["POST", "GET"], "noAuth": true }
               ] }
         });
-        let mesh = super::super::translate(&[("APIRule".into(), apirule)], &Default::default());
+        let mesh = super::super::translate(&[("APIRule", apirule)], &Default::default());
         let text = request(
             &mesh,
             &BTreeSet::new(),

@@ -389,13 +389,17 @@ pub fn not_paths(rules: &[(String, Vec<String>)], current: usize) -> Vec<String>
 }
 
 /// Translate the rendered objects: every APIRule, and the Istio CR's authorizers.
-pub fn translate(objects: &[(String, Value)], settings: &Settings) -> Mesh {
+pub fn translate<K: AsRef<str>, V: std::borrow::Borrow<Value>>(
+    objects: &[(K, V)],
+    settings: &Settings,
+) -> Mesh {
     let mut mesh = Mesh {
         ingress_principal: settings.ingress_principal.clone(),
         ..Mesh::default()
     };
     for (kind, value) in objects {
-        match kind.as_str() {
+        let value = value.borrow();
+        match kind.as_ref() {
             "APIRule" => mesh.translations.push(translate_apirule(value, settings)),
             "Istio" => {
                 for a in value

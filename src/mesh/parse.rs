@@ -171,7 +171,10 @@ fn rules_have_no_to(spec: &Value) -> bool {
 /// IstioOperator / istiod values fragment's providers are not needed for evaluation).
 /// Policies are attached to the translation whose workload label they carry, or to a
 /// translation of their own.
-pub fn from_objects(objects: &[(String, Value)], ingress_principal: &str) -> Mesh {
+pub fn from_objects<K: AsRef<str>, V: std::borrow::Borrow<Value>>(
+    objects: &[(K, V)],
+    ingress_principal: &str,
+) -> Mesh {
     let mut mesh = Mesh {
         ingress_principal: ingress_principal.to_string(),
         ..Mesh::default()
@@ -204,10 +207,11 @@ pub fn from_objects(objects: &[(String, Value)], ingress_principal: &str) -> Mes
         })
     }
     for (kind, o) in objects {
+        let (kind, o) = (kind.as_ref(), o.borrow());
         let name = str_at(o, "/metadata/name").to_string();
         let ns = str_at(o, "/metadata/namespace").to_string();
         let k = key(o).unwrap_or_else(|| format!("{kind}:{ns}/{name}"));
-        match kind.as_str() {
+        match kind {
             "VirtualService" => {
                 let spec = &o["spec"];
                 let t = entry(&mut by_workload, k, &ns);
@@ -327,12 +331,13 @@ pub fn from_objects(objects: &[(String, Value)], ingress_principal: &str) -> Mes
 /// The mesh of a rendered output of either target: APIRules translated as the controller
 /// does (its principal, its unescaped regexes), Istio objects read as they are. The ingress
 /// principal is the one the policies name (the default when none does).
-pub fn from_rendered(objects: &[(String, Value)]) -> Mesh {
+pub fn from_rendered<K: AsRef<str>, V: std::borrow::Borrow<Value>>(objects: &[(K, V)]) -> Mesh {
     let principal = objects
         .iter()
-        .filter(|(k, _)| k == "AuthorizationPolicy")
+        .filter(|(k, _)| k.as_ref() == "AuthorizationPolicy")
         .flat_map(|(_, o)| {
-            o.pointer("/spec/rules")
+            o.borrow()
+                .pointer("/spec/rules")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
@@ -352,15 +357,15 @@ pub fn from_rendered(objects: &[(String, Value)]) -> Mesh {
         .next()
         .unwrap_or_else(|| super::DEFAULT_INGRESS_PRINCIPAL.to_string());
     let mut mesh = super::translate(objects, &super::Settings::default());
-    let istio: Vec<(String, Value)> = objects
+    let istio: Vec<(&str, &Value)> = objects
         .iter()
+        .map(|(k, o)| (k.as_ref(), o.borrow()))
         .filter(|(k, _)| {
             matches!(
-                k.as_str(),
+                *k,
                 "VirtualService" | "AuthorizationPolicy" | "RequestAuthentication"
             )
         })
-        .cloned()
         .collect();
     let parsed = from_objects(&istio, &principal);
     mesh.translations.extend(parsed.translations);
@@ -388,7 +393,7 @@ mod tests {
         let mut s = orders_settings();
         s.escape_literals = true;
         s.allow_in_cluster.push("shop/orders".into());
-        let mesh = super::super::translate(&[("APIRule".into(), orders_apirule())], &s);
+        let mesh = super::super::translate(&[("APIRule", orders_apirule())], &s);
         let objs: Vec<(String, Value)> =
             super::super::render::translation_objects(&mesh.translations[0], &IndexMap::new())
                 .into_iter()

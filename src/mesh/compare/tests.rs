@@ -35,7 +35,7 @@ fn mesh(rules: Vec<Value>) -> Mesh {
         "spec": { "gateway": "kyma-system/kyma-gateway", "hosts": [HOST],
                   "service": { "name": "app", "port": 80 }, "rules": rules }
     });
-    translate(&[("APIRule".into(), apirule)], &Settings::default())
+    translate(&[("APIRule", apirule)], &Settings::default())
 }
 
 #[test]
