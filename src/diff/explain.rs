@@ -12,7 +12,7 @@ pub use crate::mesh::explain::PROXY_ENDPOINTS;
 pub fn mesh_of(objects: &[Object]) -> Mesh {
     let pairs: Vec<(&str, &serde_json::Value)> = objects
         .iter()
-        .map(|o| (o.id.kind.as_str(), &o.value))
+        .map(|o| (o.id.kind.as_str(), &*o.value))
         .collect();
     mesh::parse::from_rendered(&pairs)
 }

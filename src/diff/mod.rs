@@ -52,8 +52,9 @@ pub struct Object {
     pub id: ObjectId,
     /// The file (relative to OUT).
     pub path: String,
-    /// Content.
-    pub value: Value,
+    /// Content (shared: a file with the same bytes on both sides of a diff is parsed once and
+    /// its objects go to both sides).
+    pub value: std::sync::Arc<Value>,
 }
 
 /// Parse rendered files into objects.
@@ -223,7 +224,7 @@ fn parse_file(path: &str, text: &str) -> Result<Vec<Object>, String> {
         objects.push(Object {
             id,
             path: path.to_string(),
-            value,
+            value: value.into(),
         });
     }
     Ok(objects)
@@ -271,12 +272,12 @@ pub struct ObjectChange {
 
 /// Compare two sets of objects.
 pub fn compare_objects(before: &[Object], after: &[Object]) -> Vec<ObjectChange> {
-    let index = |objs: &[Object]| -> BTreeMap<ObjectId, Object> {
-        objs.iter().map(|o| (o.id.clone(), o.clone())).collect()
-    };
+    fn index(objs: &[Object]) -> BTreeMap<&ObjectId, &Object> {
+        objs.iter().map(|o| (&o.id, o)).collect()
+    }
     let (b, a) = (index(before), index(after));
     let mut out = Vec::new();
-    let ids: std::collections::BTreeSet<&ObjectId> = b.keys().chain(a.keys()).collect();
+    let ids: std::collections::BTreeSet<&ObjectId> = b.keys().chain(a.keys()).copied().collect();
     for id in ids {
         let change = match (b.get(id), a.get(id)) {
             (Some(old), Some(new)) if old.value == new.value => continue,
@@ -587,7 +588,7 @@ mod tests {
     fn flat(objects: &[Object]) -> Vec<(ObjectId, String, Value)> {
         objects
             .iter()
-            .map(|o| (o.id.clone(), o.path.clone(), o.value.clone()))
+            .map(|o| (o.id.clone(), o.path.clone(), (*o.value).clone()))
             .collect()
     }
 
