@@ -4,6 +4,7 @@
 //! which access.
 
 pub use crate::spec::names::{is_label_value, is_rfc1123_label};
+use crate::spec::resolve::IdpIndex;
 pub use crate::spec::resolve::{
     TUTORIAL_ARGS, authorizer_namespace, chart_fullname, credentials_secret, fqdn, jwks_uri,
     oauth2_proxy_args,
@@ -390,10 +391,11 @@ pub fn plan_for(spec: &Spec, source: &str, target: &Target) -> Plan {
         }
     }
 
+    let idps = IdpIndex::new(spec);
     let apirules: Vec<ApiRule> = spec
         .workloads
         .iter()
-        .map(|w| apirule(spec, w, domain, &default_gateway))
+        .map(|w| apirule(spec, &idps, w, domain, &default_gateway))
         .collect();
 
     let mut namespaces = Vec::new();
@@ -474,7 +476,13 @@ fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).expect("spec types are JSON")
 }
 
-fn apirule(spec: &Spec, w: &Workload, domain: Option<&str>, default_gateway: &str) -> ApiRule {
+fn apirule(
+    spec: &Spec,
+    idps: &IdpIndex<'_>,
+    w: &Workload,
+    domain: Option<&str>,
+    default_gateway: &str,
+) -> ApiRule {
     let every_rule_has_service = !w.rules.is_empty() && w.rules.iter().all(|r| r.service.is_some());
     let service = w
         .service
@@ -497,15 +505,15 @@ fn apirule(spec: &Spec, w: &Workload, domain: Option<&str>, default_gateway: &st
         service,
         timeout: w.timeout,
         cors_policy: w.cors.as_ref().map(to_json),
-        rules: w.rules.iter().map(|r| rule(spec, r)).collect(),
+        rules: w.rules.iter().map(|r| rule(spec, idps, r)).collect(),
     }
 }
 
-fn rule(spec: &Spec, r: &Rule) -> ApiRuleRule {
+fn rule(spec: &Spec, idps: &IdpIndex<'_>, r: &Rule) -> ApiRuleRule {
     let access = if let Some(jwt) = &r.jwt {
         let providers = providers_of(spec, jwt, &[]);
         Access::Jwt {
-            authentications: authentications(spec, &providers),
+            authentications: authentications(idps, &providers),
             authorizations: authorizations(jwt),
         }
     } else if let Some(ext) = &r.ext_auth {
@@ -520,7 +528,7 @@ fn rule(spec: &Spec, r: &Rule) -> ApiRuleRule {
                 .collect();
             let providers = providers_of(spec, &req, &fallback);
             Restrictions {
-                authentications: authentications(spec, &providers),
+                authentications: authentications(idps, &providers),
                 authorizations: authorizations(&req),
             }
         });
@@ -564,10 +572,10 @@ fn providers_of(spec: &Spec, req: &TokenRequirements, fallback: &[String]) -> Ve
     named
 }
 
-fn authentications(spec: &Spec, providers: &[String]) -> Vec<serde_json::Value> {
+fn authentications(idps: &IdpIndex<'_>, providers: &[String]) -> Vec<serde_json::Value> {
     providers
         .iter()
-        .filter_map(|n| spec.identity_providers.iter().find(|p| &p.name == n))
+        .filter_map(|n| idps.get(n).map(|(_, p)| p))
         .map(|p| {
             let mut m = serde_json::Map::new();
             m.insert("issuer".into(), p.issuer.clone().into());

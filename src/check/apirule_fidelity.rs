@@ -6,6 +6,7 @@
 use super::{Ctx, HelpExt};
 use crate::diag::Code;
 use crate::plan::jwks_uri;
+use crate::spec::resolve::IdpIndex;
 use crate::spec::{IdentityProvider, Spec, TokenRequirements};
 
 pub(crate) fn check(ctx: &mut Ctx) {
@@ -18,6 +19,7 @@ pub(crate) fn check(ctx: &mut Ctx) {
 /// ones, else the spec's only one.
 fn jwt_providers<'s>(
     spec: &'s Spec,
+    idps: &IdpIndex<'s>,
     req: &TokenRequirements,
 ) -> Vec<(usize, &'s IdentityProvider)> {
     let named: Vec<&String> = req
@@ -32,15 +34,7 @@ fn jwt_providers<'s>(
             Vec::new()
         };
     }
-    named
-        .iter()
-        .filter_map(|n| {
-            spec.identity_providers
-                .iter()
-                .enumerate()
-                .find(|(_, p)| &p.name == *n)
-        })
-        .collect()
+    named.iter().filter_map(|n| idps.get(n)).collect()
 }
 
 /// Where a rule names identity provider `name` (or the rule's `jwt` when it names none).
@@ -64,13 +58,13 @@ fn provider_ptr(base: &str, req: &TokenRequirements, name: &str) -> String {
 /// `fromHeaders` and `fromParams`, else "multiple jwt configurations that differ for the same
 /// issuer" and `status: Error`. (extAuth restrictions are not compared.)
 fn jwt_configs_differ(ctx: &mut Ctx) {
-    let spec = ctx.spec;
+    let (spec, idps) = (ctx.spec, ctx.idps);
     for (w, wl) in spec.workloads.iter().enumerate() {
         // issuer + jwksUri → the first provider seen with it.
         let mut seen: Vec<(String, &IdentityProvider)> = Vec::new();
         for (r, rule) in wl.rules.iter().enumerate() {
             let Some(jwt) = &rule.jwt else { continue };
-            for (_, p) in jwt_providers(spec, jwt) {
+            for (_, p) in jwt_providers(spec, idps, jwt) {
                 let key = format!("{}{}", p.issuer, jwks_uri(p).unwrap_or_default());
                 match seen.iter().find(|(k, _)| *k == key) {
                     None => seen.push((key, p)),
@@ -160,7 +154,7 @@ fn is_entra_issuer(issuer: &str) -> bool {
 /// (`istio/api` `request_authentication.proto`, `spaceDelimitedClaims`). Entra ID puts
 /// `scp: "a b"`, so `requiredScopes: [a]` never matches a token with two scopes.
 fn scopes_in_scp(ctx: &mut Ctx) {
-    let spec = ctx.spec;
+    let (spec, idps) = (ctx.spec, ctx.idps);
     for (w, wl) in spec.workloads.iter().enumerate() {
         for (r, rule) in wl.rules.iter().enumerate() {
             // jwt rules, and extAuth restrictions (same ALLOW policies, authenticated by the
@@ -169,23 +163,18 @@ fn scopes_in_scp(ctx: &mut Ctx) {
                 (
                     jwt.clone(),
                     format!("/workloads/{w}/rules/{r}/jwt"),
-                    jwt_providers(spec, jwt),
+                    jwt_providers(spec, idps, jwt),
                 )
             } else if let Some(ext) = &rule.ext_auth {
                 let req = ext.requirements();
-                let mut providers = jwt_providers(spec, &req);
+                let mut providers = jwt_providers(spec, idps, &req);
                 if req.identity_provider.is_none() && req.identity_providers.is_none() {
                     providers = ext
                         .authorizers
                         .iter()
                         .filter_map(|n| spec.authorizers.iter().find(|a| &a.name == n))
                         .filter_map(|a| a.identity_provider.as_deref())
-                        .filter_map(|n| {
-                            spec.identity_providers
-                                .iter()
-                                .enumerate()
-                                .find(|(_, p)| p.name == n)
-                        })
+                        .filter_map(|n| idps.get(n))
                         .collect();
                 }
                 (req, format!("/workloads/{w}/rules/{r}/extAuth"), providers)

@@ -116,9 +116,11 @@ pub(crate) fn check(ctx: &mut Ctx) {
 
 /// `--target istio`: every workload's pods, and every rule's own Service's, must be known.
 pub fn istio_target(spec: &Spec, src: &SourceFile, ptrs: &PointerTable) -> Vec<Diagnostic> {
+    let idps = crate::spec::resolve::IdpIndex::new(spec);
     let mut ctx = Ctx {
         src,
         spec,
+        idps: &idps,
         ptrs,
         diags: Vec::new(),
         origins: Vec::new(),

@@ -142,9 +142,11 @@ pub fn check(src: &SourceFile) -> Checked {
             };
         }
     };
+    let idps = crate::spec::resolve::IdpIndex::new(&spec);
     let mut ctx = Ctx {
         src,
         spec: &spec,
+        idps: &idps,
         ptrs: &pointers,
         diags: Vec::new(),
         origins: Vec::new(),
@@ -232,6 +234,8 @@ fn sort(diags: &mut [Diagnostic]) {
 pub(crate) struct Ctx<'a> {
     pub src: &'a SourceFile,
     pub spec: &'a Spec,
+    /// The spec's identity providers by name.
+    pub idps: &'a crate::spec::resolve::IdpIndex<'a>,
     pub ptrs: &'a PointerTable,
     pub diags: Vec<Diagnostic>,
     /// (index in `diags`, JSON pointer) of each finding reported through `report*`.
@@ -301,7 +305,7 @@ impl Ctx<'_> {
 
     /// The identity provider of that name.
     pub fn idp(&self, name: &str) -> Option<&IdentityProvider> {
-        self.spec.identity_providers.iter().find(|p| p.name == name)
+        self.idps.get(name).map(|(_, p)| p)
     }
 }
 

@@ -467,13 +467,7 @@ fn requirements(
     // jwksUri must be known for each provider used at the gateway.
     let mut kinds = (false, false);
     for name in &providers {
-        let Some((i, idp)) = ctx
-            .spec
-            .identity_providers
-            .iter()
-            .enumerate()
-            .find(|(_, p)| &p.name == name)
-        else {
+        let Some((i, idp)) = ctx.idps.get(name) else {
             continue;
         };
         if idp.jwks_uri.is_none() && !is_ias_issuer(&idp.issuer) {

@@ -115,3 +115,31 @@ pub fn credentials_secret(a: &Authorizer) -> String {
         .clone()
         .unwrap_or_else(|| format!("{}-credentials", a.name))
 }
+
+/// Identity providers by name, built once per spec for lookups per rule: a linear search per
+/// rule made specs with many providers quadratic (issue 15, `kexpose-gen --idps`). The first
+/// provider of a duplicated name wins, as a linear search would find it.
+#[derive(Debug)]
+pub struct IdpIndex<'s> {
+    providers: &'s [IdentityProvider],
+    by_name: std::collections::HashMap<&'s str, usize>,
+}
+
+impl<'s> IdpIndex<'s> {
+    /// Index the spec's identity providers.
+    pub fn new(spec: &'s Spec) -> IdpIndex<'s> {
+        let mut by_name = std::collections::HashMap::with_capacity(spec.identity_providers.len());
+        for (i, p) in spec.identity_providers.iter().enumerate() {
+            by_name.entry(p.name.as_str()).or_insert(i);
+        }
+        IdpIndex {
+            providers: &spec.identity_providers,
+            by_name,
+        }
+    }
+
+    /// The provider named `name`, with its index in `identityProviders`.
+    pub fn get(&self, name: &str) -> Option<(usize, &'s IdentityProvider)> {
+        self.by_name.get(name).map(|&i| (i, &self.providers[i]))
+    }
+}
