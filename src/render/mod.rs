@@ -1,6 +1,6 @@
 //! Render: the plan into output files.
 //!
-//! Built-in outputs are written directly from the plan by typed writers ([`builtin`]) with the
+//! Built-in outputs are written directly from the plan by typed writers (`builtin`) with the
 //! canonical YAML writer (`crate::yaml::canon`), without a template engine, a re-read or an
 //! output schema: every constraint of the output schemas is enforced by a check of the spec or
 //! by the writer (`schema_proof.rs`), and the bytes equal those of the template path (tested on

@@ -5,7 +5,7 @@
 //! fixed-size node per located YAML node (its spans packed in `u32`s, its key's text in one
 //! shared string), each collection's children in one shared index list. A lookup walks the
 //! pointer's tokens from the root: a list index is O(1), a mapping key is a scan of the
-//! mapping's keys (a binary search above [`SORTED_FROM`] keys). Nothing is parsed twice and
+//! mapping's keys (a binary search above `SORTED_FROM` keys). Nothing is parsed twice and
 //! no string is allocated per node, so a spec with findings costs about what a clean one
 //! does.
 
