@@ -67,22 +67,30 @@ pub(crate) fn check(ctx: &mut Ctx) {
         if !candidate {
             continue;
         }
-        let mesh = translate(&[("APIRule", apirule(&wl.rules))], &Settings::default());
         let rules: Vec<(String, Vec<String>)> = wl
             .rules
             .iter()
             .map(|r| (r.path.clone(), r.methods.clone()))
             .collect();
+        // Only a later rule whose policies exclude an earlier rule's path, and that has a
+        // method the earlier rule lacks, can be shadowed; without one, nothing to evaluate.
+        let excluded: Vec<Vec<String>> = (0..rules.len()).map(|j| not_paths(&rules, j)).collect();
+        let pairs = |j: usize| {
+            let (excluded, methods_j) = (&excluded[j], &rules[j].1);
+            rules.iter().enumerate().take(j).filter(move |(_, (p, m))| {
+                excluded.contains(p) && methods_j.iter().any(|x| !m.contains(x))
+            })
+        };
+        if (0..rules.len()).all(|j| pairs(j).next().is_none()) {
+            continue;
+        }
+        let mesh = translate(&[("APIRule", apirule(&wl.rules))], &Settings::default());
         let templates: Vec<Template> = rules.iter().map(|(p, _)| Template::parse(p)).collect();
         let cells = regions::cells(&templates);
         for (j, (_, methods_j)) in rules.iter().enumerate() {
-            let excluded = not_paths(&rules, j);
             // (earlier rule, method, example path) for each earlier rule that shadows.
             let mut found: Vec<(usize, String, String)> = Vec::new();
-            for (i, (path_i, methods_i)) in rules.iter().enumerate().take(j) {
-                if !excluded.contains(path_i) {
-                    continue;
-                }
+            for (i, (_, methods_i)) in pairs(j) {
                 // A request with a method the earlier rule lacks, in both paths, routed here.
                 let hit = methods_j
                     .iter()
