@@ -71,7 +71,11 @@ impl<'a> Loader<'a> {
         Loader {
             src,
             track,
-            pointers: PointerTable::default(),
+            pointers: if track {
+                PointerTable::for_text(src.text.len())
+            } else {
+                PointerTable::default()
+            },
             anchors: HashMap::new(),
             alias_nodes: 0,
             diags: Vec::new(),

@@ -110,6 +110,21 @@ pub(super) enum Shape {
 }
 
 impl PointerTable {
+    /// An empty table sized for a text of `len` bytes: YAML written by people holds about one
+    /// node per 8 to 16 bytes, so the vectors rarely grow (growing copies them whole, and the
+    /// copies were a tenth of loading a large spec). Untouched capacity costs no memory.
+    pub(super) fn for_text(len: usize) -> PointerTable {
+        // Capped: a huge or hostile text grows the vectors as before past a million nodes.
+        let nodes = (len / 12).min(1 << 20);
+        PointerTable {
+            nodes: Vec::with_capacity(nodes),
+            kids: Vec::with_capacity(nodes),
+            names: String::with_capacity(nodes * 3),
+            root: None,
+            open: Vec::new(),
+        }
+    }
+
     /// Where the children of a collection that starts now begin on the open stack.
     pub(super) fn mark(&self) -> usize {
         self.open.len()
