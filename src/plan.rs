@@ -340,7 +340,8 @@ pub fn plan_for(spec: &Spec, source: &str, target: &Target) -> Plan {
     if let Some(instance) = &target.instance {
         labels.insert(INSTANCE_LABEL.to_string(), instance.clone());
     }
-    let idp = |name: &str| spec.identity_providers.iter().find(|p| p.name == name);
+    let idps = IdpIndex::new(spec);
+    let idp = |name: &str| idps.get(name).map(|(_, p)| p);
 
     let mut releases = Vec::new();
     let mut authorizers = Vec::new();
@@ -391,7 +392,6 @@ pub fn plan_for(spec: &Spec, source: &str, target: &Target) -> Plan {
         }
     }
 
-    let idps = IdpIndex::new(spec);
     let apirules: Vec<ApiRule> = spec
         .workloads
         .iter()
