@@ -176,17 +176,7 @@ impl Token {
     }
 }
 
-/// A claim as a list of strings: an array's strings, or a string as one element.
-pub fn string_list(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
+pub use crate::mesh::eval::string_list;
 
 fn join_set(s: &BTreeSet<String>) -> String {
     if s.is_empty() {

@@ -73,11 +73,18 @@ pub fn claim_values(
     claims: &serde_json::Map<String, serde_json::Value>,
     name: &str,
 ) -> Vec<String> {
-    use serde_json::Value;
     match claims.get(name) {
-        Some(Value::String(s)) if SPACE_DELIMITED_CLAIMS.contains(&name) => {
+        Some(serde_json::Value::String(s)) if SPACE_DELIMITED_CLAIMS.contains(&name) => {
             s.split_whitespace().map(str::to_string).collect()
         }
+        v => string_list(v),
+    }
+}
+
+/// A claim as a list of strings: an array's strings, or a string as one element.
+pub fn string_list(v: Option<&serde_json::Value>) -> Vec<String> {
+    use serde_json::Value;
+    match v {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) => a
             .iter()
