@@ -44,6 +44,13 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The spec schema's findings on a document, sorted; `None` when it finds nothing.
+fn schema_findings(src: &SourceFile, doc: &yaml::Document) -> Option<Vec<Diagnostic>> {
+    let mut diagnostics = schema::check(src, doc);
+    sort(&mut diagnostics);
+    (!diagnostics.is_empty()).then_some(diagnostics)
+}
+
 /// Load and check a spec.
 pub fn check(src: &SourceFile) -> Checked {
     let doc = match yaml::parse(src, true) {
@@ -62,16 +69,14 @@ pub fn check(src: &SourceFile) -> Checked {
     // deserialises is therefore valid under the schema (`schema::tests` proves both halves),
     // and the schema, whose compilation costs more than checking a small spec, only runs to
     // explain a failure.
-    if schema::has_null(&doc.value) {
-        let mut diagnostics = schema::check(src, &doc);
-        if !diagnostics.is_empty() {
-            sort(&mut diagnostics);
-            return Checked {
-                spec: None,
-                pointers: doc.pointers,
-                diagnostics,
-            };
-        }
+    if schema::has_null(&doc.value)
+        && let Some(diagnostics) = schema_findings(src, &doc)
+    {
+        return Checked {
+            spec: None,
+            pointers: doc.pointers,
+            diagnostics,
+        };
     }
     // Deserialise from the owned tree: strings move into the spec and the tree is freed as it
     // is read, instead of both being held in full (twice the peak memory).
@@ -93,9 +98,7 @@ pub fn check(src: &SourceFile) -> Checked {
                     };
                 }
             };
-            let mut diagnostics = schema::check(src, &doc);
-            if !diagnostics.is_empty() {
-                sort(&mut diagnostics);
+            if let Some(diagnostics) = schema_findings(src, &doc) {
                 return Checked {
                     spec: None,
                     pointers: doc.pointers,
